@@ -1,0 +1,151 @@
+package org.m365trace;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The durable queue of one sink: a folder of batch files under {@code trace.stateDir/spool/<sink>}. A record is
+ * accepted by the sink once its line is written here; records are appended to a hidden {@code .open-*} file,
+ * which is sealed (renamed to {@code <sequence>.ndjson}) when it holds {@code batchSize} records or is older than
+ * {@code batchTimeout}. The sink's delivery route consumes sealed files with Camel's file component, which deletes
+ * a file only when its delivery succeeded. Bounded: past {@code maxSize} bytes an append fails with a clear error,
+ * so the window is not committed and is read again later.
+ */
+public class Spool {
+
+    private Path dir;
+    private String sink = "sink";
+    private int batchSize = 500;
+    private Duration batchTimeout = Duration.ofSeconds(5);
+    private long maxSize = 1024L * 1024 * 1024;
+
+    private OutputStream open;
+    private Path openFile;
+    private long openedAt;
+    private int openCount;
+    private long bytes = -1;
+    private long sequence;
+
+    /** Appends one record (one line, no line break inside) to the queue. */
+    public synchronized void append(String line) throws IOException {
+        if (bytes < 0) {
+            recover();
+        }
+        byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        if (bytes + data.length > maxSize) {
+            bytes = size();
+            if (bytes + data.length > maxSize) {
+                throw new IOException("the " + sink + " spool " + dir + " is full (" + maxSize / (1024 * 1024)
+                        + " MB, trace.spool.maxSize): the " + sink + " sink is not taking records; records wait in the API until it does");
+            }
+        }
+        if (open == null) {
+            openFile = dir.resolve(".open-" + nextName());
+            open = Files.newOutputStream(openFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            openedAt = System.nanoTime();
+            openCount = 0;
+        }
+        open.write(data);
+        open.flush();
+        bytes += data.length;
+        if (++openCount >= batchSize) {
+            seal();
+        }
+    }
+
+    /** Hands the open batch to the delivery route. */
+    public synchronized void seal() throws IOException {
+        if (open == null) {
+            return;
+        }
+        open.close();
+        open = null;
+        Files.move(openFile, dir.resolve(openFile.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Seals the open batch once it is older than {@code batchTimeout}; called every second by the sink's route. */
+    public synchronized void sealIfDue() throws IOException {
+        if (open != null && System.nanoTime() - openedAt >= batchTimeout.toNanos()) {
+            seal();
+        }
+    }
+
+    /** Records waiting in the queue (sealed and open), for metrics and tests. */
+    public synchronized long pendingRecords() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        long n = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.ndjson")) {
+            for (Path f : files) {
+                try (Stream<String> lines = Files.lines(f)) {
+                    n += lines.count();
+                }
+            }
+        }
+        return n;
+    }
+
+    /** Seals what a previous run left open: its records were accepted and must be delivered. */
+    private void recover() throws IOException {
+        Files.createDirectories(dir);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".open-*")) {
+            for (Path f : files) {
+                Files.move(f, dir.resolve(f.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        bytes = size();
+    }
+
+    private long size() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.collect(Collectors.summingLong(f -> f.toFile().length()));
+        }
+    }
+
+    /** Names sort in append order, also across restarts: start time in ms, then a counter. */
+    private String nextName() {
+        return String.format("%013d-%06d.ndjson", System.currentTimeMillis(), sequence++ % 1_000_000);
+    }
+
+    /** Turns a batch file of JSON lines into a JSON array: {@code [rec,rec,...]}. */
+    public static String asJsonArray(String ndjson) {
+        return ndjson.lines().filter(l -> !l.isBlank()).collect(Collectors.joining(",", "[", "]"));
+    }
+
+    public void setDir(String dir) {
+        this.dir = Path.of(dir);
+    }
+
+    public void setSink(String sink) {
+        this.sink = sink;
+    }
+
+    public void setBatchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new SettingException("trace.http.batchSize", "a number of records of 1 or more", String.valueOf(batchSize));
+        }
+        this.batchSize = batchSize;
+    }
+
+    public void setBatchTimeout(String batchTimeout) {
+        this.batchTimeout = Durations.parse("trace.http.batchTimeout", batchTimeout);
+    }
+
+    public void setMaxSize(String maxSizeMb) {
+        try {
+            this.maxSize = Long.parseLong(maxSizeMb.trim()) * 1024 * 1024;
+        } catch (NumberFormatException e) {
+            throw new SettingException("trace.spool.maxSize", "a size in MB", maxSizeMb);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package org.m365trace;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * Sends RFC 5424 messages over TCP with octet-counting framing (RFC 6587), over TLS (RFC 5425, same framing), or
+ * one message a UDP datagram. Before each batch over TCP/TLS it checks that the receiver has not closed the
+ * connection, because bytes written into a connection the peer already closed are silently lost; a closed or
+ * failed connection is reopened and the batch fails, so it is sent again from the spool.
+ */
+public class SyslogSender implements AutoCloseable {
+
+    private String protocol = "tcp";
+    private String host = "localhost";
+    private Integer port;
+    private Duration connectTimeout = Duration.ofSeconds(10);
+
+    private Socket socket;
+    private OutputStream out;
+    private DatagramSocket udp;
+
+    /** Sends every line of {@code messages} (one message a line, as the spool keeps them). */
+    public synchronized void sendLines(String messages) throws IOException {
+        send(messages.lines().filter(l -> !l.isEmpty()).toList());
+    }
+
+    public synchronized void send(List<String> messages) throws IOException {
+        if ("udp".equals(protocol)) {
+            sendUdp(messages);
+            return;
+        }
+        try {
+            ensureOpen();
+            for (String m : messages) {
+                byte[] msg = m.getBytes(StandardCharsets.UTF_8);
+                out.write((msg.length + " ").getBytes(StandardCharsets.US_ASCII));
+                out.write(msg);
+            }
+            out.flush();
+            // a receiver that closed meanwhile shows up as EOF: then what we wrote may be gone
+            if (peerClosed()) {
+                throw new IOException("syslog receiver " + host + ":" + port() + " closed the connection");
+            }
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void sendUdp(List<String> messages) throws IOException {
+        if (udp == null) {
+            udp = new DatagramSocket();
+        }
+        InetSocketAddress target = new InetSocketAddress(host, port());
+        for (String m : messages) {
+            byte[] msg = m.getBytes(StandardCharsets.UTF_8);
+            udp.send(new DatagramPacket(msg, msg.length, target));
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (socket != null && !socket.isClosed() && !peerClosed()) {
+            return;
+        }
+        close();
+        Socket s = "tls".equals(protocol) ? SSLSocketFactory.getDefault().createSocket() : new Socket();
+        s.connect(new InetSocketAddress(host, port()), (int) connectTimeout.toMillis());
+        if (s instanceof javax.net.ssl.SSLSocket ssl) {
+            ssl.setSoTimeout((int) connectTimeout.toMillis());
+            ssl.startHandshake();
+        }
+        s.setSoTimeout(1);
+        s.setTcpNoDelay(true);
+        s.setKeepAlive(true);
+        socket = s;
+        out = new java.io.BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+    }
+
+    /** True when the receiver has closed its side: a syslog receiver never sends, so a read returns EOF or times out. */
+    private boolean peerClosed() {
+        try {
+            InputStream in = socket.getInputStream();
+            int b = in.read();
+            return b < 0;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (socket != null) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // already gone
+            }
+            socket = null;
+            out = null;
+        }
+        if (udp != null) {
+            udp.close();
+            udp = null;
+        }
+    }
+
+    public void setProtocol(String protocol) {
+        String p = protocol == null ? "" : protocol.trim().toLowerCase(Locale.ROOT);
+        if (!List.of("tcp", "udp", "tls").contains(p)) {
+            throw new SettingException("trace.syslog.protocol", "tcp, udp or tls", protocol);
+        }
+        this.protocol = p;
+    }
+
+    public void setHost(String host) {
+        this.host = host;
+    }
+
+    /** The configured port, or 514 (6514 for tls) when none is set. */
+    int port() {
+        return port != null ? port : "tls".equals(protocol) ? 6514 : 514;
+    }
+
+    public void setPort(String port) {
+        String p = port == null ? "" : port.trim();
+        if (p.isEmpty()) {
+            this.port = null;
+            return;
+        }
+        try {
+            this.port = Integer.parseInt(p);
+        } catch (NumberFormatException e) {
+            throw new SettingException("trace.syslog.port", "a port number from 1 to 65535", port);
+        }
+        if (this.port < 1 || this.port > 65535) {
+            throw new SettingException("trace.syslog.port", "a port number from 1 to 65535", port);
+        }
+    }
+
+    public void setConnectTimeout(String connectTimeout) {
+        this.connectTimeout = Durations.parse("trace.connectTimeout", connectTimeout);
+    }
+}

@@ -1,0 +1,198 @@
+package org.m365trace;
+
+import java.net.URI;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Checks the settings once at startup (its {@code validate} is the bean's init method), so that a wrong or missing
+ * setting stops the product with one line naming the property and what it expects. Also answers the status
+ * filter ({@code trace.filter.statuses}).
+ */
+public class TraceSettings {
+
+    private String api;
+    private String auth;
+    private String username;
+    private String password;
+    private String tenantId;
+    private String clientId;
+    private String clientSecret;
+    private String tokenUrl;
+    private String pollInterval;
+    private String pageSize;
+    private String filterStatuses = "";
+    private String stateDir;
+    private String fileEnabled;
+    private String fileDir;
+    private String syslogEnabled;
+    private String syslogHost;
+    private String httpEnabled;
+    private String httpUrl;
+    private String httpFormat;
+    private Set<String> statuses = Set.of();
+
+    public void validate() {
+        oneOf("trace.api", api, "graph", "reporting");
+        if ("graph".equals(api)) {
+            throw new SettingException("trace.api: graph (Microsoft Graph messageTraces) is not available in this version yet;"
+                    + " set trace.api=reporting to read the Reporting Web Service");
+        }
+        oneOf("trace.auth", auth, "oauth2", "basic");
+        if ("basic".equals(auth)) {
+            required("trace.username", username, "the account of the Reporting Web Service (basic auth)");
+            required("trace.password", password, "the password of trace.username (basic auth)");
+        } else {
+            required("trace.clientId", clientId, "the application (client) id of the Entra ID app registration");
+            required("trace.clientSecret", clientSecret, "a client secret of the Entra ID app registration");
+            if (blank(tenantId) && (blank(tokenUrl) || tokenUrl.contains("//oauth2") || tokenUrl.contains("/" + "/oauth2"))) {
+                required("trace.tenantId", tenantId, "the directory (tenant) id or domain of the tenant");
+            }
+            url("trace.tokenUrl", tokenUrl);
+        }
+        Durations.parse("trace.pollInterval", pollInterval);
+        int top = integer("trace.pageSize", pageSize);
+        if (top < 1 || top > 5000) {
+            throw new SettingException("trace.pageSize", "a number from 1 to 5000", pageSize);
+        }
+        required("trace.stateDir", stateDir, "a folder for the checkpoint, the dedupe store and the spools");
+        statuses = Arrays.stream(filterStatuses == null ? new String[0] : filterStatuses.split(","))
+                .map(String::trim).filter(s -> !s.isEmpty()).map(TraceRecords::status).collect(Collectors.toSet());
+        if (bool("trace.file.enabled", fileEnabled)) {
+            required("trace.file.dir", fileDir, "the folder of the *.ndjson files");
+        }
+        if (bool("trace.syslog.enabled", syslogEnabled)) {
+            required("trace.syslog.host", syslogHost, "the host name or address of the syslog receiver");
+        }
+        if (bool("trace.http.enabled", httpEnabled)) {
+            required("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
+            url("trace.http.url", httpUrl);
+            oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
+        }
+    }
+
+    /** True when {@code status} passes {@code trace.filter.statuses} (an empty list forwards all). */
+    public boolean forwards(String status) {
+        return statuses.isEmpty() || statuses.contains(status);
+    }
+
+    private static boolean blank(String v) {
+        return v == null || v.isBlank();
+    }
+
+    private static void required(String property, String value, String expected) {
+        if (blank(value)) {
+            throw new SettingException(property, expected, value);
+        }
+    }
+
+    private static void oneOf(String property, String value, String... allowed) {
+        List<String> ok = List.of(allowed);
+        // exact: the routes use the value as it is (direct:source-<api>-page)
+        if (value == null || !ok.contains(value)) {
+            throw new SettingException(property, String.join(" or ", ok), value);
+        }
+    }
+
+    private static boolean bool(String property, String value) {
+        oneOf(property, value, "true", "false");
+        return Boolean.parseBoolean(value.trim());
+    }
+
+    private static int integer(String property, String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (RuntimeException e) {
+            throw new SettingException(property, "a whole number", value);
+        }
+    }
+
+    private static void url(String property, String value) {
+        try {
+            URI u = URI.create(value.trim());
+            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
+                throw new IllegalArgumentException();
+            }
+        } catch (RuntimeException e) {
+            throw new SettingException(property, "an http:// or https:// URL", value);
+        }
+    }
+
+    public void setApi(String api) {
+        this.api = api;
+    }
+
+    public void setAuth(String auth) {
+        this.auth = auth;
+    }
+
+    public void setUsername(String username) {
+        this.username = username;
+    }
+
+    public void setPassword(String password) {
+        this.password = password;
+    }
+
+    public void setTenantId(String tenantId) {
+        this.tenantId = tenantId;
+    }
+
+    public void setClientId(String clientId) {
+        this.clientId = clientId;
+    }
+
+    public void setClientSecret(String clientSecret) {
+        this.clientSecret = clientSecret;
+    }
+
+    public void setTokenUrl(String tokenUrl) {
+        this.tokenUrl = tokenUrl;
+    }
+
+    public void setPollInterval(String pollInterval) {
+        this.pollInterval = pollInterval;
+    }
+
+    public void setPageSize(String pageSize) {
+        this.pageSize = pageSize;
+    }
+
+    public void setFilterStatuses(String filterStatuses) {
+        this.filterStatuses = filterStatuses;
+    }
+
+    public void setStateDir(String stateDir) {
+        this.stateDir = stateDir;
+    }
+
+    public void setFileEnabled(String fileEnabled) {
+        this.fileEnabled = fileEnabled;
+    }
+
+    public void setFileDir(String fileDir) {
+        this.fileDir = fileDir;
+    }
+
+    public void setSyslogEnabled(String syslogEnabled) {
+        this.syslogEnabled = syslogEnabled;
+    }
+
+    public void setSyslogHost(String syslogHost) {
+        this.syslogHost = syslogHost;
+    }
+
+    public void setHttpEnabled(String httpEnabled) {
+        this.httpEnabled = httpEnabled;
+    }
+
+    public void setHttpUrl(String httpUrl) {
+        this.httpUrl = httpUrl;
+    }
+
+    public void setHttpFormat(String httpFormat) {
+        this.httpFormat = httpFormat;
+    }
+}

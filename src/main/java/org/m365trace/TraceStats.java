@@ -1,0 +1,50 @@
+package org.m365trace;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Counts of the window being read, for the one progress line logged per window. */
+public class TraceStats {
+
+    private final AtomicLong pages = new AtomicLong();
+    private final AtomicLong rows = new AtomicLong();
+    private final AtomicLong forwarded = new AtomicLong();
+    private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong totalForwarded = new AtomicLong();
+
+    public void startWindow() {
+        pages.set(0);
+        rows.set(0);
+        forwarded.set(0);
+        duplicates.set(0);
+    }
+
+    public void page() {
+        pages.incrementAndGet();
+    }
+
+    public void row() {
+        rows.incrementAndGet();
+    }
+
+    public void forwarded() {
+        forwarded.incrementAndGet();
+        totalForwarded.incrementAndGet();
+    }
+
+    public void duplicate() {
+        duplicates.incrementAndGet();
+    }
+
+    public long getTotalForwarded() {
+        return totalForwarded.get();
+    }
+
+    /** {@code 2 pages, 8 rows fetched, 6 forwarded, 2 duplicates skipped, 0 filtered out}. */
+    public String summary() {
+        long r = rows.get();
+        long f = forwarded.get();
+        long d = duplicates.get();
+        return pages.get() + " pages, " + r + " rows fetched, " + f + " forwarded, " + d + " duplicates skipped, "
+                + (r - f - d) + " filtered out";
+    }
+}

@@ -1,0 +1,88 @@
+package org.m365trace;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Window arithmetic: each poll reads {@code [checkpoint - overlap, now - delay]} (a first start:
+ * {@code [now - initialLookback, now - delay]}), never further back than the API keeps traces, cut into
+ * windows of at most {@code maxWindow}, oldest first.
+ */
+public class TraceWindows {
+
+    /** One query window; both bounds are inclusive, as both APIs treat them. */
+    public record Window(Instant start, Instant end) {
+        @Override
+        public String toString() {
+            return TraceRecords.formatInstant(start) + ".." + TraceRecords.formatInstant(end);
+        }
+    }
+
+    private Clock clock = Clock.systemUTC();
+    private Duration delay = Duration.ofMinutes(15);
+    private Duration overlap = Duration.ofHours(1);
+    private Duration initialLookback = Duration.ofHours(1);
+    private Duration maxWindow = Duration.ofDays(1);
+    private Duration maxLookback = Duration.ofDays(10);
+    private TraceCheckpoint checkpoint;
+
+    /** The windows of this poll, oldest first; empty when there is nothing to read yet. */
+    public List<Window> plan() {
+        Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+        Instant saved = checkpoint == null ? null : checkpoint.read();
+        return plan(saved, now);
+    }
+
+    List<Window> plan(Instant checkpointAt, Instant now) {
+        Instant end = now.minus(delay);
+        Instant start = checkpointAt == null ? now.minus(initialLookback) : checkpointAt.minus(overlap);
+        // the API keeps traces for a limited time: a minute of margin so the first window is still accepted
+        Instant oldest = now.minus(maxLookback).plus(Duration.ofMinutes(1));
+        if (start.isBefore(oldest)) {
+            start = oldest;
+        }
+        List<Window> windows = new ArrayList<>();
+        while (start.isBefore(end)) {
+            Instant stop = start.plus(maxWindow).isBefore(end) ? start.plus(maxWindow) : end;
+            windows.add(new Window(start, stop));
+            start = stop;
+        }
+        return windows;
+    }
+
+    public void setClock(Clock clock) {
+        this.clock = clock;
+    }
+
+    public void setDelay(String delay) {
+        this.delay = Durations.parse("trace.delay", delay);
+    }
+
+    public void setOverlap(String overlap) {
+        this.overlap = Durations.parse("trace.overlap", overlap);
+    }
+
+    public void setInitialLookback(String initialLookback) {
+        this.initialLookback = Durations.parse("trace.initialLookback", initialLookback);
+    }
+
+    public void setMaxWindow(String maxWindow) {
+        Duration d = Durations.parse("trace.maxWindow", maxWindow);
+        if (d.isZero()) {
+            throw new SettingException("trace.maxWindow", "a duration longer than zero", maxWindow);
+        }
+        this.maxWindow = d;
+    }
+
+    public void setMaxLookback(String maxLookback) {
+        this.maxLookback = Durations.parse("trace.maxLookback", maxLookback);
+    }
+
+    public void setCheckpoint(TraceCheckpoint checkpoint) {
+        this.checkpoint = checkpoint;
+    }
+}

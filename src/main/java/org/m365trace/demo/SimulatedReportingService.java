@@ -1,0 +1,384 @@
+package org.m365trace.demo;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * A loopback simulator of the Reporting Web Service {@code MessageTrace} report, for the demo profile and the tests.
+ * It behaves like the real service: {@code $filter} with StartDate/EndDate, {@code $top} paging with absolute next
+ * links carrying {@code $skiptoken}, newest rows first, basic auth, both reply shapes (verbose {@code d.results}
+ * with {@code /Date(ms)/}, or {@code value} with 7-digit ISO dates without zone). Its mailbox grows steadily:
+ * rows become visible some seconds after their {@code Received} time (late rows), and Pending rows turn
+ * Delivered or Failed later (status changes). Faults can be injected: the next replies answer 401, 500 or a
+ * malformed page.
+ */
+public class SimulatedReportingService {
+
+    /** A served row: one recipient of one message, in one status. */
+    public record Row(String id, String messageId, Instant received, String sender, String recipient, String subject,
+                      int size, String fromIp, String toIp, String status, Instant visibleFrom) {
+        public String key() {
+            return id + "|" + recipient + "|" + status;
+        }
+    }
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Pattern START = Pattern.compile("StartDate eq datetime'([^']+)'");
+    private static final Pattern END = Pattern.compile("EndDate eq datetime'([^']+)'");
+    private static final String[] SUBJECTS = {"Quarterly report", "Réunion «Q1» — \"budget\" C:\\Finance\\Q1\nSecond line ✓ 日本語",
+        "Invoice 2026-0142", "Lunch?", "Your November invoice", "Benefits enrolment", "Limited offer", "Re: Re: plans"};
+    private static final String[] PEOPLE = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"};
+
+    private int port;
+    private String username = "demo";
+    private String password = "demo";
+    private String shape = "alternate";
+    private double messagesPerSecond = 2;
+    private Duration lateBy = Duration.ofSeconds(3);
+    private Duration pendingFor = Duration.ofSeconds(20);
+    private Clock clock = Clock.systemUTC();
+
+    private final List<Row> rows = Collections.synchronizedList(new ArrayList<>());
+    private final Set<String> served = Collections.synchronizedSet(new LinkedHashSet<>());
+    private final ConcurrentLinkedQueue<String> faults = new ConcurrentLinkedQueue<>();
+    private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
+    private final Random random = new Random(42);
+    private HttpServer server;
+    private ScheduledExecutorService traffic;
+    private long counter;
+
+    public void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
+        server.createContext("/", this::handle);
+        server.setExecutor(Executors.newFixedThreadPool(2));
+        server.start();
+        if (messagesPerSecond > 0) {
+            traffic = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "simulated-mailbox");
+                t.setDaemon(true);
+                return t;
+            });
+            long periodMs = (long) (1000 / messagesPerSecond);
+            traffic.scheduleAtFixedRate(this::sendMessage, 0, periodMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    public void stop() {
+        if (traffic != null) {
+            traffic.shutdownNow();
+        }
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    /** Stops new mail; rows already received still become visible and change status. */
+    public void stopTraffic() {
+        if (traffic != null) {
+            traffic.shutdownNow();
+            traffic = null;
+        }
+    }
+
+    /** The base URL to set as {@code trace.reporting.baseUrl}. */
+    public String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/ecp/reportingwebservice/reporting.svc";
+    }
+
+    /** Queues faults for the next requests: {@code 401}, {@code 500}, {@code malformed}, {@code truncated}. */
+    public void failNext(String... kinds) {
+        faults.addAll(List.of(kinds));
+    }
+
+    /** Every (messageTraceId|recipient|status) state that exists and is visible now, received up to {@code until}. */
+    public Set<String> expectedKeys(Instant until) {
+        Set<String> keys = new LinkedHashSet<>();
+        Instant now = clock.instant();
+        synchronized (rows) {
+            for (Row r : rows) {
+                if (!r.visibleFrom().isAfter(now) && !r.received().isAfter(until)) {
+                    keys.add(r.key());
+                }
+            }
+        }
+        return keys;
+    }
+
+    public Set<String> servedKeys() {
+        synchronized (served) {
+            return new LinkedHashSet<>(served);
+        }
+    }
+
+    public List<String> requests() {
+        synchronized (requests) {
+            return new ArrayList<>(requests);
+        }
+    }
+
+    /** Adds one message (1 to 3 recipients) received now, visible {@code lateBy} later; Pending ones settle later. */
+    public void sendMessage() {
+        Instant now = clock.instant();
+        sendMessage(now, now.plus(lateBy));
+    }
+
+    public synchronized void sendMessage(Instant received, Instant visibleFrom) {
+        long n = counter++;
+        String id = new UUID(0x08de5a1b2c000000L | n, random.nextLong()).toString();
+        String sender = PEOPLE[random.nextInt(PEOPLE.length)] + "@fabrikam.com";
+        String subject = SUBJECTS[(int) (n % SUBJECTS.length)];
+        String messageId = "<" + UUID.randomUUID() + "@fabrikam.com>";
+        int size = 1000 + random.nextInt(200_000);
+        String fromIp = "198.51.100." + (1 + random.nextInt(250));
+        int recipients = 1 + random.nextInt(3);
+        for (int i = 0; i < recipients; i++) {
+            String recipient = PEOPLE[(int) ((n + i) % PEOPLE.length)] + "@contoso.com";
+            int dice = random.nextInt(10);
+            String status = dice < 6 ? "Delivered" : dice < 8 ? "Pending" : dice < 9 ? "FilteredAsSpam" : "Failed";
+            String toIp = status.equals("Failed") ? "203.0.113." + (1 + random.nextInt(250)) : null;
+            rows.add(new Row(id, messageId, received, sender, recipient, subject, size, fromIp, toIp, status, visibleFrom));
+            if (status.equals("Pending")) {
+                String later = random.nextInt(4) == 0 ? "Failed" : "Delivered";
+                rows.add(new Row(id, messageId, received, sender, recipient, subject, size, fromIp, toIp, later,
+                        visibleFrom.plus(pendingFor)));
+            }
+        }
+    }
+
+    /** The rows a query for [start, end] sees now: the newest state of each visible row, newest first. */
+    List<Row> query(Instant start, Instant end) {
+        Instant now = clock.instant();
+        Map<String, Row> current = new LinkedHashMap<>();
+        synchronized (rows) {
+            for (Row r : rows) {
+                if (!r.visibleFrom().isAfter(now) && !r.received().isBefore(start) && !r.received().isAfter(end)) {
+                    current.put(r.id() + "|" + r.recipient(), r); // a later state replaces the earlier one
+                }
+            }
+        }
+        List<Row> result = new ArrayList<>(current.values());
+        result.sort(Comparator.comparing(Row::received).reversed().thenComparing(Row::id).thenComparing(Row::recipient));
+        return result;
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            URI uri = ex.getRequestURI();
+            requests.add(uri.toString());
+            String fault = faults.poll();
+            if (!authorized(ex.getRequestHeaders().getFirst("Authorization")) || "401".equals(fault)) {
+                ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"\"");
+                reply(ex, 401, "");
+                return;
+            }
+            if ("500".equals(fault)) {
+                reply(ex, 500, "{\"error\":{\"code\":\"\",\"message\":{\"lang\":\"en-US\",\"value\":\"An internal server error occurred.\"}}}");
+                return;
+            }
+            if ("malformed".equals(fault)) {
+                reply(ex, 200, "<html><body>Service Unavailable</body></html>");
+                return;
+            }
+            if (!uri.getPath().endsWith("/MessageTrace")) {
+                reply(ex, 404, "");
+                return;
+            }
+            Map<String, String> q = query(uri.getRawQuery());
+            String filter = q.getOrDefault("$filter", "");
+            Matcher s = START.matcher(filter);
+            Matcher e = END.matcher(filter);
+            Instant start;
+            Instant end;
+            if (s.find() && e.find()) {
+                start = Instant.parse(s.group(1));
+                end = Instant.parse(e.group(1));
+            } else {
+                end = clock.instant();
+                start = end.minus(Duration.ofHours(48));
+            }
+            if (end.isBefore(start)) {
+                reply(ex, 400, "{\"error\":{\"code\":\"\",\"message\":{\"lang\":\"en-US\",\"value\":\"EndDate is before StartDate.\"}}}");
+                return;
+            }
+            int top = Integer.parseInt(q.getOrDefault("$top", "1000"));
+            int skip = Integer.parseInt(q.getOrDefault("$skiptoken", "0"));
+            List<Row> all = query(start, end);
+            List<Row> page = all.subList(Math.min(skip, all.size()), Math.min(skip + top, all.size()));
+            boolean verbose = switch (shape) {
+                case "verbose" -> true;
+                case "light" -> false;
+                default -> (skip / Math.max(top, 1)) % 2 == 0;
+            };
+            String next = skip + top < all.size()
+                    ? baseUrl() + "/MessageTrace?" + (verbose ? "" : "$format=json&") + "$filter=" + enc(filter) + "&$top=" + top
+                    + "&$skiptoken=" + (skip + top)
+                    : null;
+            String body = verbose ? verbose(page, start, end, skip, next) : light(page, start, end, skip, next);
+            if ("truncated".equals(fault)) {
+                body = body.substring(0, body.length() / 2);
+            } else {
+                page.forEach(r -> served.add(r.key()));
+            }
+            ex.getResponseHeaders().add("Content-Type", "application/json;odata=" + (verbose ? "verbose" : "minimalmetadata") + ";charset=utf-8");
+            reply(ex, 200, body);
+        } catch (RuntimeException e) {
+            reply(ex, 500, "");
+        }
+    }
+
+    private boolean authorized(String header) {
+        String expected = "Basic " + Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
+        return expected.equals(header) || (header != null && header.startsWith("Bearer "));
+    }
+
+    private String verbose(List<Row> page, Instant start, Instant end, int skip, String next) {
+        ObjectNode d = MAPPER.createObjectNode();
+        ArrayNode results = d.putArray("results");
+        int i = skip;
+        for (Row r : page) {
+            ObjectNode o = results.addObject();
+            ObjectNode meta = o.putObject("__metadata");
+            meta.put("id", baseUrl() + "/MessageTrace(" + i + ")");
+            meta.put("uri", baseUrl() + "/MessageTrace(" + i + ")");
+            meta.put("type", "TenantReporting.MessageTrace");
+            fill(o, r, "/Date(" + r.received().toEpochMilli() + ")/");
+            o.put("StartDate", "/Date(" + start.toEpochMilli() + ")/");
+            o.put("EndDate", "/Date(" + end.toEpochMilli() + ")/");
+            o.put("Index", i++);
+        }
+        if (next != null) {
+            d.put("__next", next);
+        }
+        ObjectNode root = MAPPER.createObjectNode();
+        root.set("d", d);
+        return root.toString();
+    }
+
+    private String light(List<Row> page, Instant start, Instant end, int skip, String next) {
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("odata.metadata", baseUrl() + "/$metadata#MessageTrace");
+        ArrayNode value = root.putArray("value");
+        int i = skip;
+        for (Row r : page) {
+            ObjectNode o = value.addObject();
+            // 7 fractional digits and no zone, as the real light shape sends Received
+            String received = r.received().toString().replace("Z", "");
+            int dot = received.indexOf('.');
+            String frac = dot < 0 ? "" : received.substring(dot + 1);
+            received = (dot < 0 ? received : received.substring(0, dot)) + "." + (frac + "0000000").substring(0, 7);
+            fill(o, r, received);
+            o.put("StartDate", start.toString());
+            o.put("EndDate", end.toString());
+            o.put("Index", i++);
+        }
+        if (next != null) {
+            root.put("odata.nextLink", next);
+        }
+        return root.toString();
+    }
+
+    private static void fill(ObjectNode o, Row r, String received) {
+        o.put("Organization", "contoso.onmicrosoft.com");
+        o.put("MessageId", r.messageId());
+        o.put("Received", received);
+        o.put("SenderAddress", r.sender());
+        o.put("RecipientAddress", r.recipient());
+        o.put("Subject", r.subject());
+        o.put("Status", r.status());
+        o.put("ToIP", r.toIp());
+        o.put("FromIP", r.fromIp());
+        o.put("Size", r.size());
+        o.put("MessageTraceId", r.id());
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> q = new LinkedHashMap<>();
+        if (raw == null) {
+            return q;
+        }
+        for (String part : raw.split("&")) {
+            int eq = part.indexOf('=');
+            String k = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
+            String v = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
+            q.put(k, v);
+        }
+        return q;
+    }
+
+    private static String enc(String s) {
+        return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%27", "'");
+    }
+
+    private static void reply(HttpExchange ex, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        if (bytes.length > 0) {
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    public void setPort(int port) {
+        this.port = port;
+    }
+
+    public void setUsername(String username) {
+        this.username = username;
+    }
+
+    public void setPassword(String password) {
+        this.password = password;
+    }
+
+    public void setShape(String shape) {
+        this.shape = shape;
+    }
+
+    public void setMessagesPerSecond(double messagesPerSecond) {
+        this.messagesPerSecond = messagesPerSecond;
+    }
+
+    public void setLateBy(String lateBy) {
+        this.lateBy = org.m365trace.Durations.parse("trace.demo.lateBy", lateBy);
+    }
+
+    public void setPendingFor(String pendingFor) {
+        this.pendingFor = org.m365trace.Durations.parse("trace.demo.pendingFor", pendingFor);
+    }
+
+    public void setClock(Clock clock) {
+        this.clock = clock;
+    }
+}
