@@ -20,7 +20,9 @@ public final class TraceForwarder {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof SettingException) {
                     System.err.println("m365-trace-forwarder: " + t.getMessage());
-                    System.exit(2);
+                    System.err.flush();
+                    // nothing was started: end now, so that this line stays the last one (no shutdown-hook chatter)
+                    Runtime.getRuntime().halt(2);
                 }
             }
             throw e;

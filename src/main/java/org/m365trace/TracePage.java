@@ -32,6 +32,7 @@ public final class TracePage implements Iterator<Map<String, Object>>, Closeable
     private boolean sawArray;
     private boolean done;
     private int rows;
+    private boolean failed;
 
     public TracePage(InputStream body, String api, String requestUri) {
         this.api = api;
@@ -60,10 +61,17 @@ public final class TracePage implements Iterator<Map<String, Object>>, Closeable
 
     @Override
     public boolean hasNext() {
+        if (failed) {
+            return false; // reported once; the splitter may ask again while it cleans up
+        }
         try {
             return advance();
         } catch (IOException e) {
+            failed = true;
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+        } catch (MalformedPageException e) {
+            failed = true;
+            throw e;
         }
     }
 

@@ -135,6 +135,15 @@ public class SimulatedReportingService {
         return keys;
     }
 
+    /** Every row state ever created, by its key. */
+    public Map<String, Row> rowsByKey() {
+        Map<String, Row> byKey = new LinkedHashMap<>();
+        synchronized (rows) {
+            rows.forEach(r -> byKey.put(r.key(), r));
+        }
+        return byKey;
+    }
+
     public Set<String> servedKeys() {
         synchronized (served) {
             return new LinkedHashSet<>(served);

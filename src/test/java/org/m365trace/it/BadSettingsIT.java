@@ -1,0 +1,85 @@
+package org.m365trace.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** The packaged jar, started as a user would: a wrong or missing setting stops it with one line naming the property. */
+class BadSettingsIT {
+
+    static final Path JAR = Path.of("target/m365-trace-forwarder.jar");
+    static final String SECRET = "S3cr3t-Do-Not-Log";
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "trace.api=foo                                   | trace.api: expected graph or reporting, got 'foo'",
+        "trace.api=graph                                 | trace.api: graph (Microsoft Graph messageTraces) is not available",
+        "trace.api=reporting,trace.auth=basic,trace.username=u | trace.password: expected",
+        "trace.api=reporting,trace.auth=oauth2,trace.tenantId=t | trace.clientId: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.pollInterval=soon | trace.pollInterval: expected a duration",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.enabled=true | trace.http.url: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.syslog.enabled=true,trace.syslog.host= | trace.syslog.host: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.syslog.enabled=true,trace.syslog.facility=mail2 | trace.syslog.facility: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.delay=15 minutes | trace.delay: expected a duration",
+    })
+    void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
+        List<String> args = new ArrayList<>();
+        for (String kv : settings.split(",")) {
+            args.add("-D" + kv.trim());
+        }
+        args.add("-Dtrace.clientSecret=" + SECRET);
+        Run run = run(args, Map.of());
+        assertEquals(2, run.exit, run.output);
+        String last = run.lastLine();
+        assertTrue(last.startsWith("m365-trace-forwarder: " + expected), last);
+        assertFalse(run.output.contains("\tat "), "no stack trace: " + run.output);
+        assertFalse(run.output.contains(SECRET), "a secret reached the output");
+    }
+
+    @Test
+    void environment_variables_are_settings_too() throws Exception {
+        Run run = run(List.of(), Map.of("TRACE_API", "bogus"));
+        assertEquals(2, run.exit, run.output);
+        assertTrue(run.lastLine().startsWith("m365-trace-forwarder: trace.api: expected graph or reporting, got 'bogus'"), run.lastLine());
+    }
+
+    record Run(int exit, String output) {
+        String lastLine() {
+            String[] lines = output.strip().split("\n");
+            return lines[lines.length - 1];
+        }
+    }
+
+    private Run run(List<String> props, Map<String, String> env) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(props);
+        cmd.add("-Dtrace.stateDir=" + tmp.resolve("state"));
+        cmd.add("-Dtrace.file.dir=" + tmp.resolve("out"));
+        cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(tmp.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        boolean done = p.waitFor(60, TimeUnit.SECONDS);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(done ? p.exitValue() : -1, out);
+    }
+}

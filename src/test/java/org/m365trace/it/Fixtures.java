@@ -1,0 +1,87 @@
+package org.m365trace.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+
+import org.m365trace.demo.SimulatedReportingService;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/** What the integration tests share: a started API simulator, the settings that point the real routes at it. */
+final class Fixtures {
+
+    static final List<String> FIELDS = List.of("messageTraceId", "messageId", "received", "senderAddress",
+            "recipientAddress", "subject", "status", "size", "fromIP", "toIP", "organization", "api");
+
+    private Fixtures() {
+    }
+
+    /** A simulator on a free loopback port: late rows (3 s after receipt), Pending rows that settle 5 s later. */
+    static SimulatedReportingService simulator(double messagesPerSecond) {
+        SimulatedReportingService api = new SimulatedReportingService();
+        api.setPort(0);
+        api.setMessagesPerSecond(messagesPerSecond);
+        api.setLateBy("3s");
+        api.setPendingFor("5s");
+        api.setUsername("svc-trace@contoso.com");
+        api.setPassword("p@ss w0rd:secret");
+        return unchecked(() -> {
+            api.start();
+            return api;
+        });
+    }
+
+    /** Fast polls over small pages and short windows, so that paging and window cutting happen within seconds. */
+    static Properties pipelineProperties(SimulatedReportingService api, Path tmp) {
+        Properties p = new Properties();
+        p.put("trace.api", "reporting");
+        p.put("trace.auth", "basic");
+        p.put("trace.username", "svc-trace@contoso.com");
+        p.put("trace.password", "p@ss w0rd:secret");
+        p.put("trace.reporting.baseUrl", api.baseUrl());
+        p.put("trace.pollInterval", "1s");
+        p.put("trace.delay", "1s");
+        p.put("trace.overlap", "30s");
+        p.put("trace.initialLookback", "1m");
+        p.put("trace.maxWindow", "20s");
+        p.put("trace.pageSize", "7");
+        p.put("trace.stateDir", tmp.resolve("state").toString());
+        p.put("trace.file.dir", tmp.resolve("out").toString());
+        p.put("trace.http.batchSize", "10");
+        p.put("trace.http.batchTimeout", "1s");
+        return p;
+    }
+
+    /** A record as the contract describes it: every field, in order, ISO UTC date, PascalCase status, no "" or "null". */
+    static void assertContractRecord(JsonNode rec) {
+        assertEquals(FIELDS, iterable(rec), "fields in contract order");
+        assertTrue(rec.get("received").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), rec.toString());
+        assertTrue(rec.get("status").asText().matches("[A-Z][A-Za-z]*"), rec.toString());
+        assertTrue(rec.get("size").isIntegralNumber(), rec.toString());
+        rec.fields().forEachRemaining(f -> {
+            if (f.getValue().isTextual() && !f.getKey().equals("subject")) {
+                assertFalse(f.getValue().asText().isEmpty() || f.getValue().asText().equals("null"), rec.toString());
+            }
+        });
+    }
+
+    private static List<String> iterable(JsonNode rec) {
+        List<String> names = new java.util.ArrayList<>();
+        rec.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    static <T> T unchecked(Callable<T> c) {
+        try {
+            return c.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
