@@ -92,7 +92,8 @@ public class TraceErrors {
                     + " (New-MgServicePrincipal -AppId 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373); it can take hours to provision";
         }
         return switch (h.getStatusCode()) {
-            case 401 -> ". Fix: check trace.username/trace.password (basic) or trace.clientId/trace.clientSecret/trace.tenantId (oauth2)";
+            case 401 -> ". An OAuth2 token is asked for anew; if this persists, check trace.username/trace.password (basic)"
+                    + " or trace.clientId/trace.clientSecret/trace.tenantId (oauth2)";
             case 403 -> ". Fix: grant the app the API permission (ReportingWebService.Read.All for reporting,"
                     + " ExchangeMessageTrace.Read.All for graph) with admin consent, and for reporting an Entra role such as Global Reader";
             default -> "";

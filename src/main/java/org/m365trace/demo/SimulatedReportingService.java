@@ -74,6 +74,11 @@ public class SimulatedReportingService {
     private final ConcurrentLinkedQueue<String> faults = new ConcurrentLinkedQueue<>();
     private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
     private final Random random = new Random(42);
+    private String clientId = "demo-client";
+    private String clientSecret = "demo-secret";
+    private Duration tokenLifetime = Duration.ofHours(1);
+    private final Map<String, Instant> tokens = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger tokenRequests = new java.util.concurrent.atomic.AtomicInteger();
     private HttpServer server;
     private ScheduledExecutorService traffic;
     private long counter;
@@ -204,6 +209,10 @@ public class SimulatedReportingService {
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             URI uri = ex.getRequestURI();
+            if (uri.getPath().endsWith("/token")) {
+                token(ex);
+                return;
+            }
             requests.add(uri.toString());
             String fault = faults.poll();
             if (!authorized(ex.getRequestHeaders().getFirst("Authorization")) || "401".equals(fault)) {
@@ -268,7 +277,42 @@ public class SimulatedReportingService {
 
     private boolean authorized(String header) {
         String expected = "Basic " + Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
-        return expected.equals(header) || (header != null && header.startsWith("Bearer "));
+        if (header != null && header.startsWith("Bearer ")) {
+            Instant expires = tokens.get(header.substring("Bearer ".length()));
+            return expires != null && clock.instant().isBefore(expires);
+        }
+        return expected.equals(header);
+    }
+
+    /** The OAuth2 client-credentials token endpoint: {@code POST .../oauth2/v2.0/token}. */
+    private void token(HttpExchange ex) throws IOException {
+        Map<String, String> form = query(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+        tokenRequests.incrementAndGet();
+        if (!"client_credentials".equals(form.get("grant_type")) || !clientId.equals(form.get("client_id"))
+                || !clientSecret.equals(form.get("client_secret")) || form.getOrDefault("scope", "").isEmpty()) {
+            reply(ex, 401, "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\"}");
+            return;
+        }
+        String token = "tok-" + UUID.randomUUID();
+        tokens.put(token, clock.instant().plus(tokenLifetime));
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        reply(ex, 200, "{\"token_type\":\"Bearer\",\"expires_in\":" + tokenLifetime.toSeconds() + ",\"ext_expires_in\":"
+                + tokenLifetime.toSeconds() + ",\"access_token\":\"" + token + "\"}");
+    }
+
+    /** Token requests received so far. */
+    public int tokenRequests() {
+        return tokenRequests.get();
+    }
+
+    /** Revokes every token issued so far: the next API call with one is answered 401. */
+    public void revokeTokens() {
+        tokens.clear();
+    }
+
+    /** The URL to set as {@code trace.tokenUrl}. */
+    public String tokenUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/contoso.onmicrosoft.com/oauth2/v2.0/token";
     }
 
     private String verbose(List<Row> page, Instant start, Instant end, int skip, String next) {
@@ -369,6 +413,18 @@ public class SimulatedReportingService {
 
     public void setPassword(String password) {
         this.password = password;
+    }
+
+    public void setClientId(String clientId) {
+        this.clientId = clientId;
+    }
+
+    public void setClientSecret(String clientSecret) {
+        this.clientSecret = clientSecret;
+    }
+
+    public void setTokenLifetime(String tokenLifetime) {
+        this.tokenLifetime = org.m365trace.Durations.parse("trace.demo.tokenLifetime", tokenLifetime);
     }
 
     public void setShape(String shape) {

@@ -1,0 +1,82 @@
+package org.m365trace.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+
+import org.apache.camel.test.main.junit5.CamelMainTestSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.m365trace.TraceAuth;
+import org.m365trace.TraceCheckpoint;
+import org.m365trace.TraceForwarder;
+import org.m365trace.demo.SimulatedReportingService;
+
+/** OAuth2 client credentials against the simulator's token endpoint: one token cached for many calls, and
+ *  renewed after a 401, with every row forwarded once. */
+class OAuthIT extends CamelMainTestSupport {
+
+    // see PipelineIT: CamelTestSupport asks for the properties from its constructor
+    Path tmp;
+    SimulatedReportingService api;
+
+    @Override
+    protected Class<?> getMainClass() {
+        return TraceForwarder.class;
+    }
+
+    @Override
+    protected Properties useOverridePropertiesWithPropertiesComponent() {
+        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("oauth-it"));
+        api = Fixtures.simulator(3);
+        api.setClientId("11111111-2222-3333-4444-555555555555");
+        api.setClientSecret("client~secret.value");
+        api.setTokenLifetime("1h");
+        Properties p = Fixtures.pipelineProperties(api, tmp);
+        p.put("trace.auth", "oauth2");
+        p.put("trace.tenantId", "contoso.onmicrosoft.com");
+        p.put("trace.clientId", "11111111-2222-3333-4444-555555555555");
+        p.put("trace.clientSecret", "client~secret.value");
+        p.put("trace.tokenUrl", api.tokenUrl());
+        return p;
+    }
+
+    @AfterEach
+    void stopApi() {
+        api.stop();
+    }
+
+    @Test
+    void tokens_are_cached_refreshed_and_renewed_after_a_401() throws Exception {
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 10);
+        int requestsSoFar = api.requests().size();
+        assertTrue(requestsSoFar > 5, "several API calls were made");
+        assertEquals(1, api.tokenRequests(), "one token for many calls while it is valid");
+
+        // the token becomes invalid on the service's side: the 401 makes the forwarder ask for a new one
+        api.revokeTokens();
+        await().atMost(Duration.ofSeconds(15)).until(() -> api.tokenRequests() == 2);
+        TraceAuth auth = context.getRegistry().lookupByNameAndType("traceAuth", TraceAuth.class);
+        assertEquals(2, auth.getTokenRequests());
+
+        api.stopTraffic();
+        Instant last = Instant.now();
+        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> checkpoint.read().isAfter(last.plusSeconds(8)));
+        Set<String> expected = api.expectedKeys(Instant.MAX);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out"))))));
+        List<String> keys = Sinks.keys(Sinks.files(tmp.resolve("out")));
+        assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
+        assertEquals(2, api.tokenRequests(), "no token request per call");
+    }
+}
