@@ -36,11 +36,10 @@ public class TraceSettings {
 
     public void validate() {
         oneOf("trace.api", api, "graph", "reporting");
-        if ("graph".equals(api)) {
-            throw new SettingException("trace.api: graph (Microsoft Graph messageTraces) is not available in this version yet;"
-                    + " set trace.api=reporting to read the Reporting Web Service");
-        }
         oneOf("trace.auth", auth, "oauth2", "basic");
+        if ("graph".equals(api) && "basic".equals(auth)) {
+            throw new SettingException("trace.auth: Microsoft Graph needs oauth2 (an Entra ID app registration); basic is for trace.api=reporting only");
+        }
         if ("basic".equals(auth)) {
             required("trace.username", username, "the account of the Reporting Web Service (basic auth)");
             required("trace.password", password, "the password of trace.username (basic auth)");

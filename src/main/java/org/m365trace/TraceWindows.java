@@ -22,12 +22,17 @@ public class TraceWindows {
         }
     }
 
+    static final Duration GRAPH_MAX_WINDOW = Duration.ofDays(10);
+    static final Duration GRAPH_MAX_LOOKBACK = Duration.ofDays(90);
+    static final Duration REPORTING_MAX_LOOKBACK = Duration.ofDays(10);
+
     private Clock clock = Clock.systemUTC();
     private Duration delay = Duration.ofMinutes(15);
     private Duration overlap = Duration.ofHours(1);
     private Duration initialLookback = Duration.ofHours(1);
     private Duration maxWindow = Duration.ofDays(1);
-    private Duration maxLookback = Duration.ofDays(10);
+    private Duration maxLookback;
+    private String api = TraceRecords.GRAPH;
     private TraceCheckpoint checkpoint;
 
     /** The windows of this poll, oldest first; empty when there is nothing to read yet. */
@@ -38,16 +43,23 @@ public class TraceWindows {
     }
 
     List<Window> plan(Instant checkpointAt, Instant now) {
+        boolean graph = TraceRecords.GRAPH.equals(api);
+        // Graph refuses a window over 10 days or starting more than 90 days back (400 BadRequest)
+        Duration window = graph && maxWindow.compareTo(GRAPH_MAX_WINDOW) > 0 ? GRAPH_MAX_WINDOW : maxWindow;
+        Duration lookback = maxLookback != null ? maxLookback : graph ? GRAPH_MAX_LOOKBACK : REPORTING_MAX_LOOKBACK;
+        if (graph && lookback.compareTo(GRAPH_MAX_LOOKBACK) > 0) {
+            lookback = GRAPH_MAX_LOOKBACK;
+        }
         Instant end = now.minus(delay);
         Instant start = checkpointAt == null ? now.minus(initialLookback) : checkpointAt.minus(overlap);
         // the API keeps traces for a limited time: a minute of margin so the first window is still accepted
-        Instant oldest = now.minus(maxLookback).plus(Duration.ofMinutes(1));
+        Instant oldest = now.minus(lookback).plus(Duration.ofMinutes(1));
         if (start.isBefore(oldest)) {
             start = oldest;
         }
         List<Window> windows = new ArrayList<>();
         while (start.isBefore(end)) {
-            Instant stop = start.plus(maxWindow).isBefore(end) ? start.plus(maxWindow) : end;
+            Instant stop = start.plus(window).isBefore(end) ? start.plus(window) : end;
             windows.add(new Window(start, stop));
             start = stop;
         }
@@ -78,8 +90,13 @@ public class TraceWindows {
         this.maxWindow = d;
     }
 
+    /** How far back the API keeps traces; empty: the API's own (graph 90d, reporting 10d). */
     public void setMaxLookback(String maxLookback) {
-        this.maxLookback = Durations.parse("trace.maxLookback", maxLookback);
+        this.maxLookback = maxLookback == null || maxLookback.isBlank() ? null : Durations.parse("trace.maxLookback", maxLookback);
+    }
+
+    public void setApi(String api) {
+        this.api = api;
     }
 
     public void setCheckpoint(TraceCheckpoint checkpoint) {

@@ -77,9 +77,21 @@ class TraceSettingsTest {
     }
 
     @Test
-    void graphApiIsNotAvailable() {
-        SettingException e = refused("trace.api", s -> s.setApi("graph"));
-        assertTrue(e.getMessage().contains("reporting"), e.getMessage());
+    void graphNeedsOauth2() {
+        SettingException e = refused("trace.auth", s -> s.setApi("graph"));
+        assertTrue(e.getMessage().contains("oauth2"), e.getMessage());
+    }
+
+    @Test
+    void graphWithOauth2Passes() {
+        TraceSettings s = valid();
+        s.setApi("graph");
+        s.setAuth("oauth2");
+        s.setTenantId("contoso.onmicrosoft.com");
+        s.setTokenUrl("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+        s.setClientId("11111111-2222-3333-4444-555555555555");
+        s.setClientSecret("x");
+        assertDoesNotThrow(s::validate);
     }
 
     @Test
@@ -235,10 +247,10 @@ class TraceSettingsTest {
     }
 
     @Test
-    void graphApiInAnotherCaseIsNotAvailableEither() {
+    void apiInAnotherCaseIsRefused() {
         // the routes use {{trace.api}} as is (direct:source-{{trace.api}}-page), so "Graph" must not slip through
         SettingException e = refused("trace.api", s -> s.setApi("Graph"));
-        assertTrue(e.getMessage().contains("reporting"), e.getMessage());
+        assertTrue(e.getMessage().contains("graph or reporting"), e.getMessage());
     }
 
     @Test

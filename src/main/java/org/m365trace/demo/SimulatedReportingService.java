@@ -35,7 +35,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 /**
- * A loopback simulator of the Reporting Web Service {@code MessageTrace} report, for the demo profile and the tests.
+ * A loopback simulator of the two message-trace APIs, for the demo profile and the tests: the Reporting Web Service
+ * {@code MessageTrace} report, Microsoft Graph {@code messageTraces} (window rules answered with 400, 429 with
+ * Retry-After) and the OAuth2 token endpoint.
  * It behaves like the real service: {@code $filter} with StartDate/EndDate, {@code $top} paging with absolute next
  * links carrying {@code $skiptoken}, newest rows first, basic auth, both reply shapes (verbose {@code d.results}
  * with {@code /Date(ms)/}, or {@code value} with 7-digit ISO dates without zone). Its mailbox grows steadily:
@@ -56,6 +58,7 @@ public class SimulatedReportingService {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Pattern START = Pattern.compile("StartDate eq datetime'([^']+)'");
     private static final Pattern END = Pattern.compile("EndDate eq datetime'([^']+)'");
+    private static final Pattern GRAPH_FILTER = Pattern.compile("receivedDateTime ge (\\S+) and receivedDateTime le (\\S+)");
     private static final String[] SUBJECTS = {"Quarterly report", "Réunion «Q1» — \"budget\" C:\\Finance\\Q1\nSecond line ✓ 日本語",
         "Invoice 2026-0142", "Lunch?", "Your November invoice", "Benefits enrolment", "Limited offer", "Re: Re: plans"};
     private static final String[] PEOPLE = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"};
@@ -73,7 +76,11 @@ public class SimulatedReportingService {
     private final Set<String> served = Collections.synchronizedSet(new LinkedHashSet<>());
     private final ConcurrentLinkedQueue<String> faults = new ConcurrentLinkedQueue<>();
     private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
+    private final List<Instant> requestTimes = Collections.synchronizedList(new ArrayList<>());
     private final Random random = new Random(42);
+    private final java.util.concurrent.atomic.AtomicInteger windowViolations = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger retryAfterViolations = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile Instant throttledUntil = Instant.MIN;
     private String clientId = "demo-client";
     private String clientSecret = "demo-secret";
     private Duration tokenLifetime = Duration.ofHours(1);
@@ -140,6 +147,13 @@ public class SimulatedReportingService {
         return keys;
     }
 
+    /** The newest visible state of every row: what a query over all time returns now. */
+    public Set<String> currentKeys() {
+        Set<String> keys = new LinkedHashSet<>();
+        query(Instant.EPOCH, Instant.MAX).forEach(r -> keys.add(r.key()));
+        return keys;
+    }
+
     /** Every row state ever created, by its key. */
     public Map<String, Row> rowsByKey() {
         Map<String, Row> byKey = new LinkedHashMap<>();
@@ -153,6 +167,22 @@ public class SimulatedReportingService {
         synchronized (served) {
             return new LinkedHashSet<>(served);
         }
+    }
+
+    /** The most API requests (token requests excluded) that arrived within any {@code span}. */
+    public int mostRequestsWithin(Duration span) {
+        List<Instant> times;
+        synchronized (requestTimes) {
+            times = new ArrayList<>(requestTimes);
+        }
+        int most = 0;
+        for (int i = 0, j = 0; i < times.size(); i++) {
+            while (Duration.between(times.get(j), times.get(i)).compareTo(span) >= 0) {
+                j++;
+            }
+            most = Math.max(most, i - j + 1);
+        }
+        return most;
     }
 
     public List<String> requests() {
@@ -214,6 +244,7 @@ public class SimulatedReportingService {
                 return;
             }
             requests.add(uri.toString());
+            requestTimes.add(clock.instant());
             String fault = faults.poll();
             if (!authorized(ex.getRequestHeaders().getFirst("Authorization")) || "401".equals(fault)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"\"");
@@ -226,6 +257,10 @@ public class SimulatedReportingService {
             }
             if ("malformed".equals(fault)) {
                 reply(ex, 200, "<html><body>Service Unavailable</body></html>");
+                return;
+            }
+            if (uri.getPath().endsWith("/messageTraces")) {
+                graph(ex, uri, fault);
                 return;
             }
             if (!uri.getPath().endsWith("/MessageTrace")) {
@@ -273,6 +308,89 @@ public class SimulatedReportingService {
         } catch (RuntimeException e) {
             reply(ex, 500, "");
         }
+    }
+
+    /** Graph {@code GET /admin/exchange/tracing/messageTraces}, with the service's window rules and throttling. */
+    private void graph(HttpExchange ex, URI uri, String fault) throws IOException {
+        Instant now = clock.instant();
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        if (now.isBefore(throttledUntil)) {
+            retryAfterViolations.incrementAndGet();
+            fault = "429";
+        }
+        if ("429".equals(fault)) {
+            throttledUntil = now.plusSeconds(2);
+            ex.getResponseHeaders().add("Retry-After", "2");
+            reply(ex, 429, graphError("TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."));
+            return;
+        }
+        Map<String, String> q = query(uri.getRawQuery());
+        Matcher m = GRAPH_FILTER.matcher(q.getOrDefault("$filter", ""));
+        int top = Integer.parseInt(q.getOrDefault("$top", "1000"));
+        if (!m.find()) {
+            windowViolations.incrementAndGet();
+            reply(ex, 400, graphError("BadRequest", "Both receivedDateTime ge and receivedDateTime le are required."));
+            return;
+        }
+        Instant start = Instant.parse(m.group(1));
+        Instant end = Instant.parse(m.group(2));
+        String broken = Duration.between(start, end).compareTo(Duration.ofDays(10)) > 0
+                ? "The time range between receivedDateTime ge and receivedDateTime le must not exceed 10 days."
+                : start.isBefore(now.minus(Duration.ofDays(90))) ? "receivedDateTime ge must be within the last 90 days."
+                : end.isAfter(now.plusSeconds(60)) ? "receivedDateTime le must not be in the future."
+                : top < 1 || top > 5000 ? "$top must be between 1 and 5000." : null;
+        if (broken != null) {
+            windowViolations.incrementAndGet();
+            reply(ex, 400, graphError("BadRequest", broken));
+            return;
+        }
+        int skip = q.containsKey("$skiptoken")
+                ? Integer.parseInt(new String(Base64.getDecoder().decode(q.get("$skiptoken")), StandardCharsets.UTF_8).substring(5)) : 0;
+        List<Row> all = query(start, end);
+        List<Row> page = all.subList(Math.min(skip, all.size()), Math.min(skip + top, all.size()));
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("@odata.context", "https://graph.microsoft.com/v1.0/$metadata#admin/exchange/tracing/messageTraces");
+        ArrayNode value = root.putArray("value");
+        for (Row r : page) {
+            ObjectNode o = value.addObject();
+            o.put("id", r.id());
+            o.put("senderAddress", r.sender());
+            o.put("recipientAddress", r.recipient());
+            o.put("messageId", r.messageId());
+            o.put("receivedDateTime", r.received().toString());
+            o.put("subject", r.subject());
+            o.put("size", r.size());
+            o.put("fromIP", r.fromIp());
+            o.put("toIP", r.toIp() == null ? "" : r.toIp());
+            o.put("status", Character.toLowerCase(r.status().charAt(0)) + r.status().substring(1));
+        }
+        if (skip + top < all.size()) {
+            String token = Base64.getEncoder().encodeToString(("skip:" + (skip + top)).getBytes(StandardCharsets.UTF_8));
+            root.put("@odata.nextLink", "http://127.0.0.1:" + server.getAddress().getPort() + uri.getPath() + "?$filter="
+                    + enc(q.get("$filter")) + "&$top=" + top + "&$skiptoken=" + token);
+        }
+        page.forEach(r -> served.add(r.key()));
+        reply(ex, 200, root.toString());
+    }
+
+    private static String graphError(String code, String message) {
+        return "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message
+                + "\",\"innerError\":{\"request-id\":\"" + UUID.randomUUID() + "\"}}}";
+    }
+
+    /** Graph requests that broke a window rule (answered 400). */
+    public int windowViolations() {
+        return windowViolations.get();
+    }
+
+    /** Requests that came before the Retry-After of a 429 had passed. */
+    public int retryAfterViolations() {
+        return retryAfterViolations.get();
+    }
+
+    /** The Graph root to set as {@code trace.graph.baseUrl}. */
+    public String graphBaseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1.0";
     }
 
     private boolean authorized(String header) {

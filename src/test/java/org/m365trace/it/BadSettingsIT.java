@@ -29,7 +29,8 @@ class BadSettingsIT {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "trace.api=foo                                   | trace.api: expected graph or reporting, got 'foo'",
-        "trace.api=graph                                 | trace.api: graph (Microsoft Graph messageTraces) is not available",
+        "trace.api=graph,trace.auth=basic                | trace.auth: Microsoft Graph needs oauth2",
+        "trace.api=graph                                 | trace.clientId: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u | trace.password: expected",
         "trace.api=reporting,trace.auth=oauth2,trace.tenantId=t | trace.clientId: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.pollInterval=soon | trace.pollInterval: expected a duration",

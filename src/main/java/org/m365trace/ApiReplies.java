@@ -1,0 +1,87 @@
+package org.m365trace;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.http.base.HttpOperationFailedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Judges an API reply when the route handles status codes itself: a 2xx goes on; a 429 or 503 is waited out
+ * (never sooner than its Retry-After, capped exponential backoff without one) and the same URL is asked again; any
+ * other status fails the window with the API's error, so the checkpoint stays.
+ */
+public class ApiReplies {
+
+    private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
+
+    private Duration maxBackoff = Duration.ofMinutes(2);
+    private int maxThrottledInARow = 20;
+    private Clock clock = Clock.systemUTC();
+
+    /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
+    public long throttled(Exchange exchange) throws HttpOperationFailedException {
+        int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        int inARow = exchange.getProperty("traceThrottled", 0, Integer.class) + 1;
+        exchange.setProperty("traceThrottled", inARow);
+        if (inARow > maxThrottledInARow) {
+            fail(exchange);
+        }
+        long wait = retryAfterMillis(exchange.getMessage().getHeader("Retry-After", String.class), inARow);
+        LOG.info("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same page again",
+                exchange.getProperty("traceWindow"), code, inARow, wait);
+        return wait;
+    }
+
+    /** A reply that went through: the throttling streak ends. */
+    public void accepted(Exchange exchange) {
+        exchange.removeProperty("traceThrottled");
+    }
+
+    /** Fails the exchange with the reply's status, headers and body, as camel-http would have. */
+    public void fail(Exchange exchange) throws HttpOperationFailedException {
+        int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        String text = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_TEXT, "", String.class);
+        String body = exchange.getMessage().getBody(String.class);
+        Map<String, String> headers = new HashMap<>();
+        exchange.getMessage().getHeaders().forEach((k, v) -> headers.put(k, String.valueOf(v)));
+        throw new HttpOperationFailedException(exchange.getProperty("traceNextLink", String.class), code, text, null, headers, body);
+    }
+
+    /** Retry-After as seconds or an HTTP date; without one, 1 s doubled per throttle in a row, capped. */
+    long retryAfterMillis(String retryAfter, int inARow) {
+        if (retryAfter != null && !retryAfter.isBlank()) {
+            String v = retryAfter.trim();
+            try {
+                return Math.max(0, Long.parseLong(v)) * 1000;
+            } catch (NumberFormatException notSeconds) {
+                try {
+                    ZonedDateTime at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
+                    return Math.max(0, Duration.between(clock.instant(), at.toInstant()).toMillis());
+                } catch (RuntimeException notDate) {
+                    // fall back to backoff
+                }
+            }
+        }
+        long backoff = 1000L << Math.min(20, inARow - 1);
+        return Math.min(backoff, maxBackoff.toMillis());
+    }
+
+    public void setMaxBackoff(String maxBackoff) {
+        this.maxBackoff = Durations.parse("trace.graph.maxBackoff", maxBackoff);
+    }
+
+    public void setMaxThrottledInARow(int maxThrottledInARow) {
+        this.maxThrottledInARow = maxThrottledInARow;
+    }
+
+    public void setClock(Clock clock) {
+        this.clock = clock;
+    }
+}

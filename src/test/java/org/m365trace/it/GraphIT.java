@@ -1,0 +1,110 @@
+package org.m365trace.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Random;
+import java.util.Set;
+
+import org.apache.camel.test.main.junit5.CamelMainTestSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.m365trace.TraceCheckpoint;
+import org.m365trace.TraceForwarder;
+import org.m365trace.demo.SimulatedReportingService;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * A 12-day catch-up from Microsoft Graph (simulated: window rules enforced with 400s, 429 with Retry-After, tokens
+ * that expire every few seconds): every row once in every sink, no request breaking a window rule or coming before
+ * its Retry-After, one token per lifetime.
+ */
+class GraphIT extends CamelMainTestSupport {
+
+    // see PipelineIT: CamelTestSupport asks for the properties from its constructor
+    Path tmp;
+    SimulatedReportingService api;
+    HttpReceiver http;
+
+    @Override
+    protected Class<?> getMainClass() {
+        return TraceForwarder.class;
+    }
+
+    @Override
+    protected Properties useOverridePropertiesWithPropertiesComponent() {
+        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("graph-it"));
+        api = Fixtures.simulator(0);
+        api.setClientId("app");
+        api.setClientSecret("graph-secret");
+        api.setTokenLifetime("4s");
+        Random random = new Random(7);
+        Instant now = Instant.now();
+        for (int i = 0; i < 150; i++) {
+            Instant received = now.minus(Duration.ofMinutes(30 + random.nextInt(12 * 24 * 60 - 60)));
+            api.sendMessage(received, received);
+        }
+        api.failNext("429", "429", "429");
+        http = Fixtures.unchecked(HttpReceiver::new);
+        Properties p = Fixtures.pipelineProperties(api, tmp);
+        p.put("trace.api", "graph");
+        p.put("trace.auth", "oauth2");
+        p.put("trace.clientId", "app");
+        p.put("trace.clientSecret", "graph-secret");
+        p.put("trace.tokenUrl", api.tokenUrl());
+        p.put("trace.graph.baseUrl", api.graphBaseUrl());
+        p.put("trace.initialLookback", "12d");
+        p.put("trace.maxWindow", "30d");   // asked for more than Graph allows: windows are cut at 10 days anyway
+        p.put("trace.pageSize", "40");
+        p.put("trace.graph.budget", "6");
+        p.put("trace.graph.budgetPeriod", "2s");
+        p.put("trace.http.enabled", "true");
+        p.put("trace.http.url", http.url());
+        return p;
+    }
+
+    @AfterEach
+    void stop() {
+        api.stop();
+        http.close();
+    }
+
+    @Test
+    void twelve_day_catch_up_through_429s_and_expiring_tokens() throws Exception {
+        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        Instant started = Instant.now();
+        await().atMost(Duration.ofSeconds(90)).until(() -> checkpoint.read() != null && checkpoint.read().isAfter(started.minusSeconds(5)));
+        Set<String> expected = api.currentKeys();
+        assertTrue(expected.size() > 150, "the seeded mail has more than one recipient per message");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out")))), "file sink");
+            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.http(http))), "http sink");
+        });
+        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.http(http))) {
+            List<String> keys = Sinks.keys(sink);
+            assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
+            for (JsonNode rec : sink) {
+                assertEquals("graph", rec.get("api").asText());
+                assertTrue(!rec.has("organization"), "organization is for reporting records only");
+                assertTrue(rec.get("status").asText().matches("[A-Z][A-Za-z]*"));
+                assertTrue(rec.get("toIP").isNull() || !rec.get("toIP").asText().isEmpty());
+            }
+        }
+        assertEquals(0, api.windowViolations(), "no request broke a window rule (10 days, 90 days back, not in the future)");
+        assertEquals(0, api.retryAfterViolations(), "no request came before its Retry-After");
+        int most = api.mostRequestsWithin(Duration.ofSeconds(2));
+        assertTrue(most <= 6, "paced: at most trace.graph.budget=6 calls in any 2 s, saw " + most);
+        List<String> requests = api.requests();
+        assertTrue(requests.size() > 12, "a window per 10 days and several pages each");
+        assertTrue(api.tokenRequests() < requests.size(), "tokens are cached, not asked per call");
+    }
+}
