@@ -33,6 +33,10 @@ public class TraceSettings {
     private String httpUrl;
     private String httpFormat;
     private Set<String> statuses = Set.of();
+    private String graphDetails = "false";
+    private String detailsStatuses = "";
+    private boolean details;
+    private Set<String> detailsFor = Set.of();
 
     public void validate() {
         oneOf("trace.api", api, "graph", "reporting");
@@ -57,8 +61,9 @@ public class TraceSettings {
             throw new SettingException("trace.pageSize", "a number from 1 to 5000", pageSize);
         }
         required("trace.stateDir", stateDir, "a folder for the checkpoint, the dedupe store and the spools");
-        statuses = Arrays.stream(filterStatuses == null ? new String[0] : filterStatuses.split(","))
-                .map(String::trim).filter(s -> !s.isEmpty()).map(TraceRecords::status).collect(Collectors.toSet());
+        statuses = statusList(filterStatuses);
+        details = bool("trace.graph.details", graphDetails);
+        detailsFor = statusList(detailsStatuses);
         if (bool("trace.file.enabled", fileEnabled)) {
             required("trace.file.dir", fileDir, "the folder of the *.ndjson files");
         }
@@ -75,6 +80,16 @@ public class TraceSettings {
     /** True when {@code status} passes {@code trace.filter.statuses} (an empty list forwards all). */
     public boolean forwards(String status) {
         return statuses.isEmpty() || statuses.contains(status);
+    }
+
+    /** True when a forwarded Graph record of this status gets its per-recipient events ({@code trace.graph.details}). */
+    public boolean wantsDetails(String api, String status) {
+        return details && TraceRecords.GRAPH.equals(api) && (detailsFor.isEmpty() || detailsFor.contains(status));
+    }
+
+    private static Set<String> statusList(String list) {
+        return Arrays.stream(list == null ? new String[0] : list.split(","))
+                .map(String::trim).filter(s -> !s.isEmpty()).map(TraceRecords::status).collect(Collectors.toSet());
     }
 
     private static boolean blank(String v) {
@@ -161,6 +176,14 @@ public class TraceSettings {
 
     public void setFilterStatuses(String filterStatuses) {
         this.filterStatuses = filterStatuses;
+    }
+
+    public void setGraphDetails(String graphDetails) {
+        this.graphDetails = graphDetails;
+    }
+
+    public void setDetailsStatuses(String detailsStatuses) {
+        this.detailsStatuses = detailsStatuses;
     }
 
     public void setStateDir(String stateDir) {

@@ -1,10 +1,18 @@
 package org.m365trace;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.m365trace.TraceWindows.Window;
 
@@ -12,6 +20,7 @@ import org.m365trace.TraceWindows.Window;
 public class TraceSource {
 
     private static final DateTimeFormatter SECONDS = DateTimeFormatter.ISO_INSTANT;
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private String api = TraceRecords.GRAPH;
     private String reportingBaseUrl;
@@ -28,6 +37,35 @@ public class TraceSource {
         }
         String filter = "receivedDateTime ge " + start + " and receivedDateTime le " + end;
         return strip(graphBaseUrl) + "/admin/exchange/tracing/messageTraces?$filter=" + encode(filter) + "&$top=" + pageSize;
+    }
+
+    /** Graph {@code getDetailsByRecipient} of one record; a quote in the address is doubled, as OData wants. */
+    public String detailsUrl(Map<String, Object> record) {
+        String recipient = String.valueOf(record.get("recipientAddress")).replace("'", "''");
+        return strip(graphBaseUrl) + "/admin/exchange/tracing/messageTraces/" + URLEncoder.encode(String.valueOf(record.get("messageTraceId")),
+                StandardCharsets.UTF_8) + "/getDetailsByRecipient(recipientAddress='" + URLEncoder.encode(recipient, StandardCharsets.UTF_8)
+                .replace("%27", "'").replace("%40", "@").replace("+", "%20") + "')";
+    }
+
+    /** The events of a details reply, each {@code {event, action, date, description}}, oldest first. */
+    public List<Map<String, Object>> events(InputStream body) throws IOException {
+        List<Map<String, Object>> events = new ArrayList<>();
+        for (JsonNode e : MAPPER.readTree(body).path("value")) {
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("event", TraceRecords.text(e, "event"));
+            event.put("action", TraceRecords.text(e, "action"));
+            String date = TraceRecords.text(e, "dateTime");
+            event.put("date", date == null ? null : TraceRecords.formatInstant(TraceRecords.parseDate(date)));
+            event.put("description", TraceRecords.text(e, "description"));
+            events.add(event);
+        }
+        return events;
+    }
+
+    /** The record with its {@code events} field added. */
+    public Map<String, Object> withEvents(Map<String, Object> record, List<Map<String, Object>> events) {
+        record.put("events", events);
+        return record;
     }
 
     /** Streams the rows of a page as records; the page's next link is read from the returned page afterwards. */

@@ -58,6 +58,7 @@ public class SimulatedReportingService {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Pattern START = Pattern.compile("StartDate eq datetime'([^']+)'");
     private static final Pattern END = Pattern.compile("EndDate eq datetime'([^']+)'");
+    private static final Pattern DETAILS = Pattern.compile("/messageTraces/([^/]+)/getDetailsByRecipient\\(recipientAddress='(.*)'\\)$");
     private static final Pattern GRAPH_FILTER = Pattern.compile("receivedDateTime ge (\\S+) and receivedDateTime le (\\S+)");
     private static final String[] SUBJECTS = {"Quarterly report", "Réunion «Q1» — \"budget\" C:\\Finance\\Q1\nSecond line ✓ 日本語",
         "Invoice 2026-0142", "Lunch?", "Your November invoice", "Benefits enrolment", "Limited offer", "Re: Re: plans"};
@@ -81,6 +82,7 @@ public class SimulatedReportingService {
     private final java.util.concurrent.atomic.AtomicInteger windowViolations = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger retryAfterViolations = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Instant throttledUntil = Instant.MIN;
+    private final java.util.concurrent.atomic.AtomicInteger detailsRequests = new java.util.concurrent.atomic.AtomicInteger();
     private String clientId = "demo-client";
     private String clientSecret = "demo-secret";
     private Duration tokenLifetime = Duration.ofHours(1);
@@ -259,6 +261,10 @@ public class SimulatedReportingService {
                 reply(ex, 200, "<html><body>Service Unavailable</body></html>");
                 return;
             }
+            if (uri.getPath().contains("/getDetailsByRecipient(")) {
+                details(ex, uri);
+                return;
+            }
             if (uri.getPath().endsWith("/messageTraces")) {
                 graph(ex, uri, fault);
                 return;
@@ -371,6 +377,57 @@ public class SimulatedReportingService {
         }
         page.forEach(r -> served.add(r.key()));
         reply(ex, 200, root.toString());
+    }
+
+    /** Graph {@code messageTraces/{id}/getDetailsByRecipient(recipientAddress='...')}: the events of one row. */
+    private void details(HttpExchange ex, URI uri) throws IOException {
+        detailsRequests.incrementAndGet();
+        Matcher m = DETAILS.matcher(uri.getPath());
+        if (!m.find()) {
+            reply(ex, 400, graphError("BadRequest", "Malformed getDetailsByRecipient call."));
+            return;
+        }
+        String id = m.group(1);
+        String recipient = m.group(2).replace("''", "'");
+        Row row = null;
+        synchronized (rows) {
+            for (Row r : rows) {
+                if (r.id().equals(id) && r.recipient().equals(recipient) && !r.visibleFrom().isAfter(clock.instant())) {
+                    row = r;
+                }
+            }
+        }
+        if (row == null) {
+            reply(ex, 404, graphError("NotFound", "No message trace for that recipient."));
+            return;
+        }
+        ObjectNode root = MAPPER.createObjectNode();
+        ArrayNode value = root.putArray("value");
+        String last = switch (row.status()) {
+            case "Delivered" -> "Deliver";
+            case "Failed" -> "Fail";
+            case "Pending" -> "Defer";
+            default -> "Spam Diagnostics";
+        };
+        String[][] events = {{"Receive", "Message received by: CH0PR11MB7777.namprd11.prod.outlook.com"}, {"Submit", "The message was submitted."},
+            {last, "The message reached the " + last + " step."}};
+        for (int i = 0; i < events.length; i++) {
+            ObjectNode e = value.addObject();
+            e.put("id", row.id());
+            e.put("messageId", row.messageId());
+            e.put("dateTime", row.received().plusSeconds(i).toString());
+            e.put("event", events[i][0]);
+            e.put("action", "");
+            e.put("description", events[i][1]);
+            e.put("data", "<root><MEP Name=\"ConnectorId\" String=\"Default\" /></root>");
+        }
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        reply(ex, 200, root.toString());
+    }
+
+    /** getDetailsByRecipient calls received. */
+    public int detailsRequests() {
+        return detailsRequests.get();
     }
 
     private static String graphError(String code, String message) {
