@@ -28,13 +28,14 @@ public class ApiReplies {
     /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
     public long throttled(Exchange exchange) throws HttpOperationFailedException {
         int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        exchange.setProperty("traceReplied", false);
         int inARow = exchange.getProperty("traceThrottled", 0, Integer.class) + 1;
         exchange.setProperty("traceThrottled", inARow);
         if (inARow > maxThrottledInARow) {
             fail(exchange);
         }
         long wait = retryAfterMillis(exchange.getMessage().getHeader("Retry-After", String.class), inARow);
-        LOG.info("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same page again",
+        LOG.info("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same URL again",
                 exchange.getProperty("traceWindow"), code, inARow, wait);
         return wait;
     }
@@ -42,6 +43,7 @@ public class ApiReplies {
     /** A reply that went through: the throttling streak ends. */
     public void accepted(Exchange exchange) {
         exchange.removeProperty("traceThrottled");
+        exchange.setProperty("traceReplied", true);
     }
 
     /** Fails the exchange with the reply's status, headers and body, as camel-http would have. */
@@ -51,7 +53,7 @@ public class ApiReplies {
         String body = exchange.getMessage().getBody(String.class);
         Map<String, String> headers = new HashMap<>();
         exchange.getMessage().getHeaders().forEach((k, v) -> headers.put(k, String.valueOf(v)));
-        throw new HttpOperationFailedException(exchange.getProperty("traceNextLink", String.class), code, text, null, headers, body);
+        throw new HttpOperationFailedException(exchange.getProperty("traceRequestUrl", String.class), code, text, null, headers, body);
     }
 
     /** Retry-After as seconds or an HTTP date; without one, 1 s doubled per throttle in a row, capped. */

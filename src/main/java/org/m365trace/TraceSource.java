@@ -63,8 +63,8 @@ public class TraceSource {
     }
 
     /** The record with its {@code events} field added. */
-    public Map<String, Object> withEvents(Map<String, Object> record, List<Map<String, Object>> events) {
-        record.put("events", events);
+    public Map<String, Object> withEvents(Map<String, Object> record, InputStream detailsReply) throws IOException {
+        record.put("events", events(detailsReply));
         return record;
     }
 
