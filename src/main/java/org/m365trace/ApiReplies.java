@@ -24,6 +24,7 @@ public class ApiReplies {
     private Duration maxBackoff = Duration.ofMinutes(2);
     private int maxThrottledInARow = 20;
     private Clock clock = Clock.systemUTC();
+    private TraceAuth auth;
 
     /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
     public long throttled(Exchange exchange) throws HttpOperationFailedException {
@@ -40,9 +41,23 @@ public class ApiReplies {
         return wait;
     }
 
+    /**
+     * A 401: the token may have expired or been revoked. The first 401 of a request gets a new token and the same URL
+     * is asked again; a second one fails the window like any other error.
+     */
+    public void unauthorized(Exchange exchange) throws HttpOperationFailedException {
+        if (auth == null || Boolean.TRUE.equals(exchange.getProperty("traceTokenRenewed", Boolean.class))) {
+            fail(exchange);
+        }
+        auth.invalidate();
+        exchange.setProperty("traceTokenRenewed", true);
+        exchange.setProperty("traceReplied", false);
+    }
+
     /** A reply that went through: the throttling streak ends. */
     public void accepted(Exchange exchange) {
         exchange.removeProperty("traceThrottled");
+        exchange.removeProperty("traceTokenRenewed");
         exchange.setProperty("traceReplied", true);
     }
 
@@ -81,6 +96,10 @@ public class ApiReplies {
 
     public void setMaxThrottledInARow(int maxThrottledInARow) {
         this.maxThrottledInARow = maxThrottledInARow;
+    }
+
+    public void setAuth(TraceAuth auth) {
+        this.auth = auth;
     }
 
     public void setClock(Clock clock) {

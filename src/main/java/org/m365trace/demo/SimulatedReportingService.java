@@ -130,7 +130,10 @@ public class SimulatedReportingService {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/ecp/reportingwebservice/reporting.svc";
     }
 
-    /** Queues faults for the next requests: {@code 401}, {@code 500}, {@code malformed}, {@code truncated}. */
+    /**
+     * Queues faults for the next requests: {@code 401}, {@code 401sp} (Graph: no service principal), {@code 403},
+     * {@code 429} (Graph, Retry-After 2), {@code 500}, {@code malformed}, {@code truncated}.
+     */
     public void failNext(String... kinds) {
         faults.addAll(List.of(kinds));
     }
@@ -248,6 +251,16 @@ public class SimulatedReportingService {
             requests.add(uri.toString());
             requestTimes.add(clock.instant());
             String fault = faults.poll();
+            if ("401sp".equals(fault) || "403".equals(fault)) {
+                // Graph onboarding errors: the first-party service principal is missing, or the permission is not consented
+                ex.getResponseHeaders().add("Content-Type", "application/json");
+                reply(ex, "403".equals(fault) ? 403 : 401, "403".equals(fault)
+                        ? graphError("Forbidden", "Access is denied. Check credentials and try again.")
+                        : graphError("Unauthorized", "Service principal-less authentication failed: The service principal for App ID "
+                        + "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373 was not found. Please create a service principal for this app in your tenant."
+                        + " Provisioning may take several hours to complete."));
+                return;
+            }
             if (!authorized(ex.getRequestHeaders().getFirst("Authorization")) || "401".equals(fault)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"\"");
                 reply(ex, 401, "");
