@@ -95,8 +95,11 @@ public class Spool {
         return n;
     }
 
-    /** Seals what a previous run left open: its records were accepted and must be delivered. */
-    private void recover() throws IOException {
+    /** Seals what a previous run left open: its records were accepted and must be delivered. Run at start. */
+    public synchronized void recover() throws IOException {
+        if (open != null) {
+            return;
+        }
         Files.createDirectories(dir);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".open-*")) {
             for (Path f : files) {

@@ -27,6 +27,8 @@ public class SyslogSender implements AutoCloseable {
     private String host = "localhost";
     private Integer port;
     private Duration connectTimeout = Duration.ofSeconds(10);
+    private String trustStore;
+    private String trustStorePassword;
 
     private Socket socket;
     private OutputStream out;
@@ -76,9 +78,13 @@ public class SyslogSender implements AutoCloseable {
             return;
         }
         close();
-        Socket s = "tls".equals(protocol) ? SSLSocketFactory.getDefault().createSocket() : new Socket();
+        Socket s = "tls".equals(protocol) ? tlsFactory().createSocket() : new Socket();
         s.connect(new InetSocketAddress(host, port()), (int) connectTimeout.toMillis());
         if (s instanceof javax.net.ssl.SSLSocket ssl) {
+            // check that the certificate names trace.syslog.host, as HTTPS does
+            javax.net.ssl.SSLParameters params = ssl.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            ssl.setSSLParameters(params);
             ssl.setSoTimeout((int) connectTimeout.toMillis());
             ssl.startHandshake();
         }
@@ -87,6 +93,24 @@ public class SyslogSender implements AutoCloseable {
         s.setKeepAlive(true);
         socket = s;
         out = new java.io.BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+    }
+
+    /** The JVM's default trust, or the trust store of {@code trace.syslog.trustStore} (JKS or PKCS12). */
+    private SSLSocketFactory tlsFactory() throws IOException {
+        if (trustStore == null || trustStore.isBlank()) {
+            return (SSLSocketFactory) SSLSocketFactory.getDefault();
+        }
+        try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(trustStore))) {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+            ks.load(in, trustStorePassword == null || trustStorePassword.isEmpty() ? null : trustStorePassword.toCharArray());
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx.getSocketFactory();
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("cannot use trace.syslog.trustStore " + trustStore + ": " + e.getMessage(), e);
+        }
     }
 
     /** True when the receiver has closed its side: a syslog receiver never sends, so a read returns EOF or times out. */
@@ -150,6 +174,14 @@ public class SyslogSender implements AutoCloseable {
         if (this.port < 1 || this.port > 65535) {
             throw new SettingException("trace.syslog.port", "a port number from 1 to 65535", port);
         }
+    }
+
+    public void setTrustStore(String trustStore) {
+        this.trustStore = trustStore;
+    }
+
+    public void setTrustStorePassword(String trustStorePassword) {
+        this.trustStorePassword = trustStorePassword;
     }
 
     public void setConnectTimeout(String connectTimeout) {

@@ -84,7 +84,11 @@ public final class TracePage implements Iterator<Map<String, Object>>, Closeable
             JsonNode row = MAPPER.readTree(parser);
             rows++;
             return TraceRecords.normalize(row, api);
+        } catch (MalformedPageException e) {
+            failed = true;
+            throw e;
         } catch (IOException e) {
+            failed = true;
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
         }
     }

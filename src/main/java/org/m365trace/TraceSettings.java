@@ -33,6 +33,12 @@ public class TraceSettings {
     private String httpUrl;
     private String httpFormat;
     private Set<String> statuses = Set.of();
+    private String httpBatchSize = "500";
+    private String httpBatchTimeout = "5s";
+    private String dedupeCacheSize = "500000";
+    private String spoolMaxSize = "1024";
+    private String graphBudget = "90";
+    private String graphMaxThrottled = "20";
     private String graphDetails = "false";
     private String detailsStatuses = "";
     private boolean details;
@@ -56,6 +62,12 @@ public class TraceSettings {
             url("trace.tokenUrl", tokenUrl);
         }
         Durations.parse("trace.pollInterval", pollInterval);
+        atLeast("trace.http.batchSize", httpBatchSize, 1);
+        Durations.parse("trace.http.batchTimeout", httpBatchTimeout);
+        atLeast("trace.dedupe.cacheSize", dedupeCacheSize, 1000);
+        atLeast("trace.spool.maxSize", spoolMaxSize, 1);
+        atLeast("trace.graph.budget", graphBudget, 1);
+        atLeast("trace.graph.maxThrottled", graphMaxThrottled, 1);
         int top = integer("trace.pageSize", pageSize);
         if (top < 1 || top > 5000) {
             throw new SettingException("trace.pageSize", "a number from 1 to 5000", pageSize);
@@ -113,6 +125,18 @@ public class TraceSettings {
     private static boolean bool(String property, String value) {
         oneOf(property, value, "true", "false");
         return Boolean.parseBoolean(value.trim());
+    }
+
+    private static void atLeast(String property, String value, int min) {
+        int n;
+        try {
+            n = Integer.parseInt(value.trim());
+        } catch (RuntimeException e) {
+            throw new SettingException(property, "a whole number of at least " + min, value);
+        }
+        if (n < min) {
+            throw new SettingException(property, "a whole number of at least " + min, value);
+        }
     }
 
     private static int integer(String property, String value) {
@@ -176,6 +200,30 @@ public class TraceSettings {
 
     public void setFilterStatuses(String filterStatuses) {
         this.filterStatuses = filterStatuses;
+    }
+
+    public void setHttpBatchSize(String httpBatchSize) {
+        this.httpBatchSize = httpBatchSize;
+    }
+
+    public void setHttpBatchTimeout(String httpBatchTimeout) {
+        this.httpBatchTimeout = httpBatchTimeout;
+    }
+
+    public void setDedupeCacheSize(String dedupeCacheSize) {
+        this.dedupeCacheSize = dedupeCacheSize;
+    }
+
+    public void setSpoolMaxSize(String spoolMaxSize) {
+        this.spoolMaxSize = spoolMaxSize;
+    }
+
+    public void setGraphBudget(String graphBudget) {
+        this.graphBudget = graphBudget;
+    }
+
+    public void setGraphMaxThrottled(String graphMaxThrottled) {
+        this.graphMaxThrottled = graphMaxThrottled;
     }
 
     public void setGraphDetails(String graphDetails) {

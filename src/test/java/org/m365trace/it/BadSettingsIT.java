@@ -38,6 +38,9 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.syslog.enabled=true,trace.syslog.host= | trace.syslog.host: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.syslog.enabled=true,trace.syslog.facility=mail2 | trace.syslog.facility: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.delay=15 minutes | trace.delay: expected a duration",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.batchSize=abc | trace.http.batchSize: expected a whole number",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.dedupe.cacheSize=abc | trace.dedupe.cacheSize: expected a whole number",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.spool.maxSize=-1 | trace.spool.maxSize: expected a whole number",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();
