@@ -34,6 +34,7 @@ class GraphIT extends CamelMainTestSupport {
     Path tmp;
     SimulatedReportingService api;
     HttpReceiver http;
+    SyslogReceiver syslog;
 
     @Override
     protected Class<?> getMainClass() {
@@ -55,6 +56,7 @@ class GraphIT extends CamelMainTestSupport {
         }
         api.failNext("429", "429", "429");
         http = Fixtures.unchecked(HttpReceiver::new);
+        syslog = Fixtures.unchecked(SyslogReceiver::tcp);
         Properties p = Fixtures.pipelineProperties(api, tmp);
         p.put("trace.api", "graph");
         p.put("trace.auth", "oauth2");
@@ -69,15 +71,18 @@ class GraphIT extends CamelMainTestSupport {
         p.put("trace.graph.budgetPeriod", "2s");
         p.put("trace.http.enabled", "true");
         p.put("trace.http.url", http.url());
+        p.put("trace.syslog.enabled", "true");
+        p.put("trace.syslog.port", String.valueOf(syslog.port()));
         p.put("trace.graph.details", "true");
         p.put("trace.graph.detailsStatuses", "Failed,FilteredAsSpam");
         return p;
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         api.stop();
         http.close();
+        syslog.close();
     }
 
     @Test
@@ -90,8 +95,9 @@ class GraphIT extends CamelMainTestSupport {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out")))), "file sink");
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.http(http))), "http sink");
+            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.syslog(syslog))), "syslog sink");
         });
-        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.http(http))) {
+        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.http(http), Sinks.syslog(syslog))) {
             List<String> keys = Sinks.keys(sink);
             assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
             for (JsonNode rec : sink) {
