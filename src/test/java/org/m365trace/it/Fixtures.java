@@ -58,6 +58,20 @@ final class Fixtures {
         return p;
     }
 
+    /** The pipeline settings for Graph with OAuth2 against the simulator's token endpoint (client app / graph-secret). */
+    static Properties graphProperties(SimulatedReportingService api, Path tmp) {
+        api.setClientId("app");
+        api.setClientSecret("graph-secret");
+        Properties p = pipelineProperties(api, tmp);
+        p.put("trace.api", "graph");
+        p.put("trace.auth", "oauth2");
+        p.put("trace.clientId", "app");
+        p.put("trace.clientSecret", "graph-secret");
+        p.put("trace.tokenUrl", api.tokenUrl());
+        p.put("trace.graph.baseUrl", api.graphBaseUrl());
+        return p;
+    }
+
     /** A record as the contract describes it: every field, in order, ISO UTC date, PascalCase status, no "" or "null". */
     static void assertContractRecord(JsonNode rec) {
         assertEquals(FIELDS, iterable(rec), "fields in contract order");

@@ -37,21 +37,13 @@ class GraphErrorsIT extends CamelMainTestSupport {
     protected Properties useOverridePropertiesWithPropertiesComponent() {
         tmp = Fixtures.unchecked(() -> Files.createTempDirectory("graph-errors-it"));
         api = Fixtures.simulator(0);
-        api.setClientId("app");
-        api.setClientSecret("graph-secret");
         Instant now = Instant.now();
         for (int i = 0; i < 20; i++) {
             api.sendMessage(now.minus(Duration.ofMinutes(5 + i)), now.minus(Duration.ofMinutes(5 + i)));
         }
         // two polls of onboarding errors (each 401 is tried once more with a new token), then a working tenant
         api.failNext("401sp", "401sp", "403");
-        Properties p = Fixtures.pipelineProperties(api, tmp);
-        p.put("trace.api", "graph");
-        p.put("trace.auth", "oauth2");
-        p.put("trace.clientId", "app");
-        p.put("trace.clientSecret", "graph-secret");
-        p.put("trace.tokenUrl", api.tokenUrl());
-        p.put("trace.graph.baseUrl", api.graphBaseUrl());
+        Properties p = Fixtures.graphProperties(api, tmp);
         p.put("trace.initialLookback", "1h");
         p.put("trace.maxWindow", "15m");   // few requests: the default budget (90 per 5 min) is not the subject here
         p.put("trace.pollInterval", "2s");

@@ -45,8 +45,6 @@ class GraphIT extends CamelMainTestSupport {
     protected Properties useOverridePropertiesWithPropertiesComponent() {
         tmp = Fixtures.unchecked(() -> Files.createTempDirectory("graph-it"));
         api = Fixtures.simulator(0);
-        api.setClientId("app");
-        api.setClientSecret("graph-secret");
         api.setTokenLifetime("4s");
         Random random = new Random(7);
         Instant now = Instant.now();
@@ -57,13 +55,7 @@ class GraphIT extends CamelMainTestSupport {
         api.failNext("429", "429", "429");
         http = Fixtures.unchecked(HttpReceiver::new);
         syslog = Fixtures.unchecked(SyslogReceiver::tcp);
-        Properties p = Fixtures.pipelineProperties(api, tmp);
-        p.put("trace.api", "graph");
-        p.put("trace.auth", "oauth2");
-        p.put("trace.clientId", "app");
-        p.put("trace.clientSecret", "graph-secret");
-        p.put("trace.tokenUrl", api.tokenUrl());
-        p.put("trace.graph.baseUrl", api.graphBaseUrl());
+        Properties p = Fixtures.graphProperties(api, tmp);
         p.put("trace.initialLookback", "12d");
         p.put("trace.maxWindow", "30d");   // asked for more than Graph allows: windows are cut at 10 days anyway
         p.put("trace.pageSize", "40");
