@@ -4,7 +4,6 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * RFC 5424 messages of trace records: {@code <PRI>1 TIMESTAMP HOSTNAME APP-NAME - - - JSON}. PRI = facility x 8 +
@@ -25,11 +24,6 @@ public class Rfc5424 {
     public String format(String json, String received, String status) {
         return "<" + (facility * 8 + severity(status)) + ">1 " + (received == null ? "-" : received) + " " + hostname
                 + " " + appName + " - - - " + json;
-    }
-
-    /** The message for one record given as a map (tests, replay). */
-    public String format(String json, Map<String, Object> record) {
-        return format(json, (String) record.get("received"), (String) record.get("status"));
     }
 
     static int severity(String status) {

@@ -85,10 +85,6 @@ public class TraceSource {
         this.api = api;
     }
 
-    public String getApi() {
-        return api;
-    }
-
     public void setReportingBaseUrl(String reportingBaseUrl) {
         this.reportingBaseUrl = reportingBaseUrl;
     }

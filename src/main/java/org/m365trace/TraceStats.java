@@ -9,7 +9,6 @@ public class TraceStats {
     private final AtomicLong rows = new AtomicLong();
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
-    private final AtomicLong totalForwarded = new AtomicLong();
 
     public void startWindow() {
         pages.set(0);
@@ -28,15 +27,10 @@ public class TraceStats {
 
     public void forwarded() {
         forwarded.incrementAndGet();
-        totalForwarded.incrementAndGet();
     }
 
     public void duplicate() {
         duplicates.incrementAndGet();
-    }
-
-    public long getTotalForwarded() {
-        return totalForwarded.get();
     }
 
     /** {@code 2 pages, 8 rows fetched, 6 forwarded, 2 duplicates skipped, 0 filtered out}. */

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -46,13 +44,10 @@ class Rfc5424Test {
     }
 
     @Test
-    void formatFromRecordMap() {
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("received", TS);
-        rec.put("status", "Failed");
+    void configuredAppNameAndFailedSeverity() {
         Rfc5424 r = rfc("local0");
         r.setAppName("my-app");
-        assertEquals("<132>1 " + TS + " host1 my-app - - - " + JSON, r.format(JSON, rec));
+        assertEquals("<132>1 " + TS + " host1 my-app - - - " + JSON, r.format(JSON, TS, "Failed"));
     }
 
     @Test
