@@ -19,7 +19,8 @@ final class Sinks {
     private Sinks() {
     }
 
-    /** Every line of every *.ndjson file in {@code dir}, parsed. */
+    /** Every complete line (ending in a line break) of every *.ndjson file in {@code dir}, parsed; a line still being
+     *  appended while the test reads is left for the next read, as a log shipper tailing the file would. */
     static List<JsonNode> files(Path dir) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
@@ -27,8 +28,12 @@ final class Sinks {
         }
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".ndjson")).sorted().toList()) {
-                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                    out.add(MAPPER.readTree(line));
+                String content = Files.readString(f, StandardCharsets.UTF_8);
+                String complete = content.substring(0, content.lastIndexOf('\n') + 1);
+                for (String line : complete.split("\n")) {
+                    if (!line.isEmpty()) {
+                        out.add(MAPPER.readTree(line));
+                    }
                 }
             }
         }
