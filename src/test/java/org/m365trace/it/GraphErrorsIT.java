@@ -4,8 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -13,29 +11,16 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 
-import org.apache.camel.test.main.junit5.CamelMainTestSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.m365trace.TraceCheckpoint;
-import org.m365trace.TraceForwarder;
 import org.m365trace.demo.SimulatedReportingService;
 
 /** Graph onboarding errors (401 service principal missing, 403 no consent): the checkpoint stays, the process stays up,
  *  and once the tenant is fixed every row arrives once. */
-class GraphErrorsIT extends CamelMainTestSupport {
-
-    // see PipelineIT: CamelTestSupport asks for the properties from its constructor
-    Path tmp;
-    SimulatedReportingService api;
+class GraphErrorsIT extends SimulatorTestSupport {
 
     @Override
-    protected Class<?> getMainClass() {
-        return TraceForwarder.class;
-    }
-
-    @Override
-    protected Properties useOverridePropertiesWithPropertiesComponent() {
-        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("graph-errors-it"));
+    protected Properties settings() {
         api = Fixtures.simulator(0);
         Instant now = Instant.now();
         for (int i = 0; i < 20; i++) {
@@ -50,21 +35,16 @@ class GraphErrorsIT extends CamelMainTestSupport {
         return p;
     }
 
-    @AfterEach
-    void stop() {
-        api.stop();
-    }
-
     @Test
     void onboarding_errors_keep_the_checkpoint_and_then_every_row_arrives_once() throws Exception {
-        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        TraceCheckpoint checkpoint = checkpoint();
         await().atMost(Duration.ofSeconds(20)).until(() -> api.requests().size() >= 3);
         assertNull(checkpoint.read(), "no window was committed while the API refused");
         await().atMost(Duration.ofSeconds(20)).until(() -> checkpoint.read() != null);
         Set<String> expected = api.currentKeys();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out"))))));
-        List<String> keys = Sinks.keys(Sinks.files(tmp.resolve("out")));
+                assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(out())))));
+        List<String> keys = Sinks.keys(Sinks.files(out()));
         assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
     }
 }

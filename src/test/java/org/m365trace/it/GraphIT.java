@@ -4,8 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -14,11 +12,8 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 
-import org.apache.camel.test.main.junit5.CamelMainTestSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.m365trace.TraceCheckpoint;
-import org.m365trace.TraceForwarder;
 import org.m365trace.demo.SimulatedReportingService;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,22 +23,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  * that expire every few seconds): every row once in every sink, no request breaking a window rule or coming before
  * its Retry-After, one token per lifetime.
  */
-class GraphIT extends CamelMainTestSupport {
-
-    // see PipelineIT: CamelTestSupport asks for the properties from its constructor
-    Path tmp;
-    SimulatedReportingService api;
-    HttpReceiver http;
-    SyslogReceiver syslog;
+class GraphIT extends SimulatorTestSupport {
 
     @Override
-    protected Class<?> getMainClass() {
-        return TraceForwarder.class;
-    }
-
-    @Override
-    protected Properties useOverridePropertiesWithPropertiesComponent() {
-        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("graph-it"));
+    protected Properties settings() {
         api = Fixtures.simulator(0);
         api.setTokenLifetime("4s");
         Random random = new Random(7);
@@ -53,43 +36,30 @@ class GraphIT extends CamelMainTestSupport {
             api.sendMessage(received, received);
         }
         api.failNext("429", "429", "429");
-        http = Fixtures.unchecked(HttpReceiver::new);
-        syslog = Fixtures.unchecked(SyslogReceiver::tcp);
-        Properties p = Fixtures.graphProperties(api, tmp);
+        Properties p = withSyslog(withHttp(Fixtures.graphProperties(api, tmp)));
         p.put("trace.initialLookback", "12d");
         p.put("trace.maxWindow", "30d");   // asked for more than Graph allows: windows are cut at 10 days anyway
         p.put("trace.pageSize", "40");
         p.put("trace.graph.budget", "6");
         p.put("trace.graph.budgetPeriod", "2s");
-        p.put("trace.http.enabled", "true");
-        p.put("trace.http.url", http.url());
-        p.put("trace.syslog.enabled", "true");
-        p.put("trace.syslog.port", String.valueOf(syslog.port()));
         p.put("trace.graph.details", "true");
         p.put("trace.graph.detailsStatuses", "Failed,FilteredAsSpam");
         return p;
     }
 
-    @AfterEach
-    void stop() throws Exception {
-        api.stop();
-        http.close();
-        syslog.close();
-    }
-
     @Test
     void twelve_day_catch_up_through_429s_and_expiring_tokens() throws Exception {
-        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        TraceCheckpoint checkpoint = checkpoint();
         Instant started = Instant.now();
         await().atMost(Duration.ofSeconds(90)).until(() -> checkpoint.read() != null && checkpoint.read().isAfter(started.minusSeconds(5)));
         Set<String> expected = api.currentKeys();
         assertTrue(expected.size() > 100, "the seeded mail has more than one recipient per message");
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out")))), "file sink");
+            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(out()))), "file sink");
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.http(http))), "http sink");
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.syslog(syslog))), "syslog sink");
         });
-        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.http(http), Sinks.syslog(syslog))) {
+        for (List<JsonNode> sink : List.of(Sinks.files(out()), Sinks.http(http), Sinks.syslog(syslog))) {
             List<String> keys = Sinks.keys(sink);
             assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
             for (JsonNode rec : sink) {

@@ -4,8 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -13,30 +11,17 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 
-import org.apache.camel.test.main.junit5.CamelMainTestSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.m365trace.TraceAuth;
 import org.m365trace.TraceCheckpoint;
-import org.m365trace.TraceForwarder;
 import org.m365trace.demo.SimulatedReportingService;
 
 /** OAuth2 client credentials against the simulator's token endpoint: one token cached for many calls, and
  *  renewed after a 401, with every row forwarded once. */
-class OAuthIT extends CamelMainTestSupport {
-
-    // see PipelineIT: CamelTestSupport asks for the properties from its constructor
-    Path tmp;
-    SimulatedReportingService api;
+class OAuthIT extends SimulatorTestSupport {
 
     @Override
-    protected Class<?> getMainClass() {
-        return TraceForwarder.class;
-    }
-
-    @Override
-    protected Properties useOverridePropertiesWithPropertiesComponent() {
-        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("oauth-it"));
+    protected Properties settings() {
         api = Fixtures.simulator(3);
         api.setClientId("11111111-2222-3333-4444-555555555555");
         api.setClientSecret("client~secret.value");
@@ -50,14 +35,9 @@ class OAuthIT extends CamelMainTestSupport {
         return p;
     }
 
-    @AfterEach
-    void stopApi() {
-        api.stop();
-    }
-
     @Test
     void tokens_are_cached_refreshed_and_renewed_after_a_401() throws Exception {
-        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 10);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(out()).size() >= 10);
         int requestsSoFar = api.requests().size();
         assertTrue(requestsSoFar > 5, "several API calls were made");
         assertEquals(1, api.tokenRequests(), "one token for many calls while it is valid");
@@ -70,12 +50,12 @@ class OAuthIT extends CamelMainTestSupport {
 
         api.stopTraffic();
         Instant last = Instant.now();
-        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        TraceCheckpoint checkpoint = checkpoint();
         await().atMost(Duration.ofSeconds(30)).until(() -> checkpoint.read().isAfter(last.plusSeconds(8)));
         Set<String> expected = api.expectedKeys(Instant.MAX);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out"))))));
-        List<String> keys = Sinks.keys(Sinks.files(tmp.resolve("out")));
+                assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(out())))));
+        List<String> keys = Sinks.keys(Sinks.files(out()));
         assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice");
         assertEquals(2, api.tokenRequests(), "no token request per call");
     }

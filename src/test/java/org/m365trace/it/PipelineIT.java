@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -15,11 +13,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
-import org.apache.camel.test.main.junit5.CamelMainTestSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.m365trace.TraceCheckpoint;
-import org.m365trace.TraceForwarder;
 import org.m365trace.TraceRecords;
 import org.m365trace.demo.SimulatedReportingService;
 
@@ -29,40 +24,14 @@ import com.fasterxml.jackson.databind.JsonNode;
  * The real route files against a live simulated Reporting Web Service (paging, both reply shapes, late rows, status
  * changes, injected 401/500/malformed pages) and real loopback receivers for syslog (TCP octet counting) and HTTP.
  */
-class PipelineIT extends CamelMainTestSupport {
-
-    // CamelTestSupport asks for the properties from its constructor, before field initializers run: the servers
-    // and the folder are made there, in fields without initializers (an initializer would overwrite them)
-    Path tmp;
-    SimulatedReportingService api;
-    SyslogReceiver syslog;
-    HttpReceiver http;
+class PipelineIT extends SimulatorTestSupport {
 
     @Override
-    protected Class<?> getMainClass() {
-        return TraceForwarder.class;
-    }
-
-    @Override
-    protected Properties useOverridePropertiesWithPropertiesComponent() {
-        tmp = Fixtures.unchecked(() -> Files.createTempDirectory("pipeline-it"));
+    protected Properties settings() {
         api = Fixtures.simulator(4);
-        syslog = Fixtures.unchecked(SyslogReceiver::tcp);
-        http = Fixtures.unchecked(HttpReceiver::new);
-        Properties p = Fixtures.pipelineProperties(api, tmp);
-        p.put("trace.syslog.enabled", "true");
-        p.put("trace.syslog.port", String.valueOf(syslog.port()));
-        p.put("trace.http.enabled", "true");
-        p.put("trace.http.url", http.url());
+        Properties p = withHttp(withSyslog(Fixtures.pipelineProperties(api, tmp)));
         p.put("trace.http.authorization", "Bearer sink-token-123");
         return p;
-    }
-
-    @AfterEach
-    void stopServers() throws Exception {
-        api.stop();
-        syslog.close();
-        http.close();
     }
 
     @Test
@@ -77,7 +46,7 @@ class PipelineIT extends CamelMainTestSupport {
 
         // everything received so far becomes visible, settles, and is read within the checkpoint
         Instant last = Instant.now();
-        TraceCheckpoint checkpoint = context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        TraceCheckpoint checkpoint = checkpoint();
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             Instant cp = checkpoint.read();
             return cp != null && cp.isAfter(last.plusSeconds(8));
@@ -87,11 +56,11 @@ class PipelineIT extends CamelMainTestSupport {
         assertTrue(expected.stream().anyMatch(k -> k.endsWith("|Pending")), "status changes were in the traffic");
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(tmp.resolve("out")))), "file sink");
+            assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.files(out()))), "file sink");
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.syslog(syslog))), "syslog sink");
             assertEquals(expected, Set.copyOf(Sinks.keys(Sinks.http(http))), "http sink");
         });
-        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.syslog(syslog), Sinks.http(http))) {
+        for (List<JsonNode> sink : List.of(Sinks.files(out()), Sinks.syslog(syslog), Sinks.http(http))) {
             List<String> keys = Sinks.keys(sink);
             assertEquals(keys.size(), new HashSet<>(keys).size(), "no record twice in a sink");
             sink.forEach(Fixtures::assertContractRecord);
@@ -104,11 +73,11 @@ class PipelineIT extends CamelMainTestSupport {
 
     @Test
     void every_field_matches_the_api_row_in_every_sink() throws Exception {
-        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 12);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(out()).size() >= 12);
         api.stopTraffic();
         Map<String, SimulatedReportingService.Row> rows = api.rowsByKey();
         await().atMost(Duration.ofSeconds(20)).until(() -> Sinks.http(http).size() >= 12 && Sinks.syslog(syslog).size() >= 12);
-        for (List<JsonNode> sink : List.of(Sinks.files(tmp.resolve("out")), Sinks.syslog(syslog), Sinks.http(http))) {
+        for (List<JsonNode> sink : List.of(Sinks.files(out()), Sinks.syslog(syslog), Sinks.http(http))) {
             for (JsonNode rec : sink) {
                 SimulatedReportingService.Row row = rows.get(Sinks.keys(List.of(rec)).get(0));
                 assertEquals(row.messageId(), rec.get("messageId").asText());
