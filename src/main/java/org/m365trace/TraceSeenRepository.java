@@ -1,16 +1,299 @@
 package org.m365trace;
 
-import org.apache.camel.support.processor.idempotent.FileIdempotentRepository;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+
+import org.apache.camel.spi.IdempotentRepository;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Camel's file idempotent repository, answering from its in-memory cache only. The stock class reads the whole
- * store file for every key missing from the cache (twice per new row with eager=false), which makes a large store
- * slower with every row. The cache is loaded from the file at start and holds the newest {@code cacheSize} keys:
- * that is the dedupe bound the README states.
+ * The dedupe store of the idempotent consumer: the newest {@code cacheSize} keys, answered from memory and kept in
+ * the text file {@code seen.dat}, one key a line, appended as keys are added.
+ * <p>
+ * Crash-safe: a key line is written in one append, and a line cut short by a crash (no line break) is dropped at
+ * start, so its record is simply delivered again. When the file holds twice {@code cacheSize} keys it is compacted
+ * to the newest {@code cacheSize}: written to {@code seen.dat.tmp}, forced to disk and renamed over the old file,
+ * so a crash leaves either the old or the new file, never a cut one.
+ * <p>
+ * Bounded: memory holds a 128-bit digest of each key (about 24 bytes a key, 12 MB for 500 000), not the key text;
+ * the oldest key is forgotten when a new one comes in at the bound. Camel's {@code FileIdempotentRepository} is not
+ * used because it reads the whole file into memory and rewrites it in place when trimming.
  */
-public class TraceSeenRepository extends FileIdempotentRepository {
+public class TraceSeenRepository extends ServiceSupport implements IdempotentRepository {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TraceSeenRepository.class);
+    private static final String REMOVED = "-";
+
+    private Path file;
+    private int cacheSize = 500_000;
+
+    private DigestSet keys;
+    private Writer log;
+    private long logLines;
+
+    public void setFileStore(String fileStore) {
+        this.file = Path.of(fileStore);
+    }
+
+    public void setCacheSize(int cacheSize) {
+        this.cacheSize = cacheSize;
+    }
+
     @Override
-    protected boolean containsStore(String key) {
-        return false;
+    protected synchronized void doStart() throws Exception {
+        keys = new DigestSet(cacheSize);
+        logLines = 0;
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.deleteIfExists(tmpFile());          // a compaction a crash interrupted: seen.dat is still whole
+        if (Files.exists(file)) {
+            dropCutLastLine();
+            try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    logLines++;
+                    if (line.startsWith(REMOVED)) {
+                        keys.remove(digest(line.substring(1)));
+                    } else if (!line.isEmpty()) {
+                        keys.add(digest(line));
+                    }
+                }
+            }
+        }
+        openLog();
+        LOG.debug("dedupe store {}: {} keys", file, keys.size());
+    }
+
+    @Override
+    protected synchronized void doStop() throws Exception {
+        if (log != null) {
+            log.close();
+            log = null;
+        }
+    }
+
+    @Override
+    public synchronized boolean contains(String key) {
+        return keys.contains(digest(key));
+    }
+
+    @Override
+    public synchronized boolean add(String key) {
+        if (!keys.add(digest(key))) {
+            return false;
+        }
+        append(key);
+        return true;
+    }
+
+    @Override
+    public synchronized boolean remove(String key) {
+        if (!keys.remove(digest(key))) {
+            return false;
+        }
+        append(REMOVED + key);
+        return true;
+    }
+
+    @Override
+    public boolean confirm(String key) {
+        return true;
+    }
+
+    @Override
+    public synchronized void clear() {
+        keys = new DigestSet(cacheSize);
+        try {
+            log.close();
+            Files.deleteIfExists(file);
+            logLines = 0;
+            openLog();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clear the dedupe store " + file, e);
+        }
+    }
+
+    /** Keys held in memory. */
+    public synchronized int size() {
+        return keys.size();
+    }
+
+    private void append(String line) {
+        try {
+            log.write(line + "\n");
+            log.flush();                          // in the OS before the record counts as delivered
+            if (++logLines >= 2L * cacheSize) {
+                compact();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the dedupe store " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Keeps the newest {@code cacheSize} lines: write-then-rename, so a crash never leaves a cut file. */
+    private void compact() throws IOException {
+        log.close();
+        long skip = logLines - cacheSize;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                Writer out = Files.newBufferedWriter(tmpFile(), StandardCharsets.UTF_8)) {
+            long n = 0;
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (n++ >= skip) {
+                    out.write(line);
+                    out.write('\n');
+                }
+            }
+        }
+        try (FileChannel ch = FileChannel.open(tmpFile(), StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmpFile(), file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        logLines = cacheSize;
+        openLog();
+    }
+
+    /** A crash can cut the last line short; it was never acknowledged, so it is dropped. */
+    private void dropCutLastLine() throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long end = ch.size();
+            ByteBuffer one = ByteBuffer.allocate(1);
+            long keep = end;
+            while (keep > 0) {
+                one.clear();
+                ch.read(one, keep - 1);
+                if (one.get(0) == '\n') {
+                    break;
+                }
+                keep--;
+            }
+            if (keep < end) {
+                LOG.warn("dedupe store {}: dropped a key line cut short by a crash; its record is delivered again", file);
+                ch.truncate(keep);
+            }
+        }
+    }
+
+    private void openLog() throws IOException {
+        log = new BufferedWriter(new OutputStreamWriter(
+                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+    }
+
+    private Path tmpFile() {
+        return file.resolveSibling(file.getFileName() + ".tmp");
+    }
+
+    /** 128 bits of MD5 (a name-based UUID): a collision among even billions of keys is not to be expected. */
+    private static UUID digest(String key) {
+        return UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A set of at most {@code capacity} digests that forgets the oldest one when full: a ring of the digests in the
+     * order they came, and an open-addressing table of ring positions (linear probing, backward-shift removal).
+     */
+    static final class DigestSet {
+        private final long[] hi;
+        private final long[] lo;
+        private final boolean[] live;
+        private final int[] table;                // ring position + 1; 0 is an empty bucket
+        private final int mask;
+        private int next;                         // the ring position the next digest takes
+        private int size;
+
+        DigestSet(int capacity) {
+            hi = new long[capacity];
+            lo = new long[capacity];
+            live = new boolean[capacity];
+            int buckets = Integer.highestOneBit(Math.max(capacity, 2) * 2 - 1) << 1;
+            table = new int[buckets];
+            mask = buckets - 1;
+        }
+
+        int size() {
+            return size;
+        }
+
+        boolean contains(UUID d) {
+            return find(d) >= 0;
+        }
+
+        boolean add(UUID d) {
+            if (find(d) >= 0) {
+                return false;
+            }
+            if (live[next]) {
+                removeBucket(find(hi[next], lo[next]));  // at the bound: forget the oldest
+                size--;
+            }
+            hi[next] = d.getMostSignificantBits();
+            lo[next] = d.getLeastSignificantBits();
+            live[next] = true;
+            int b = home(hi[next], lo[next]);
+            while (table[b] != 0) {
+                b = (b + 1) & mask;
+            }
+            table[b] = next + 1;
+            next = (next + 1) % hi.length;
+            size++;
+            return true;
+        }
+
+        boolean remove(UUID d) {
+            int b = find(d);
+            if (b < 0) {
+                return false;
+            }
+            removeBucket(b);
+            size--;
+            return true;
+        }
+
+        private int find(UUID d) {
+            return find(d.getMostSignificantBits(), d.getLeastSignificantBits());
+        }
+
+        private int find(long h, long l) {
+            for (int b = home(h, l); table[b] != 0; b = (b + 1) & mask) {
+                int p = table[b] - 1;
+                if (hi[p] == h && lo[p] == l) {
+                    return b;
+                }
+            }
+            return -1;
+        }
+
+        /** Empties bucket {@code b} and shifts later entries of its probe run back, so every lookup still finds them. */
+        private void removeBucket(int b) {
+            live[table[b] - 1] = false;
+            table[b] = 0;
+            int gap = b;
+            for (int j = (b + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
+                int p = table[j] - 1;
+                int h = home(hi[p], lo[p]);
+                // move j into the gap unless its home lies cyclically in (gap, j]
+                boolean stays = gap <= j ? (gap < h && h <= j) : (gap < h || h <= j);
+                if (!stays) {
+                    table[gap] = table[j];
+                    table[j] = 0;
+                    gap = j;
+                }
+            }
+        }
+
+        private int home(long h, long l) {
+            return (int) (h ^ (h >>> 32) ^ l) & mask;
+        }
     }
 }
