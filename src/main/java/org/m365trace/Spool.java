@@ -2,9 +2,11 @@ package org.m365trace;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -89,6 +91,12 @@ public class Spool {
             for (Path f : files) {
                 try (Stream<String> lines = Files.lines(f)) {
                     n += lines.count();
+                } catch (NoSuchFileException delivered) {
+                    // delivered (and deleted) while counting
+                } catch (UncheckedIOException e) {
+                    if (!(e.getCause() instanceof NoSuchFileException)) {
+                        throw e;
+                    }
                 }
             }
         }

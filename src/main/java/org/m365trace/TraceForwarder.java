@@ -15,7 +15,7 @@ public final class TraceForwarder {
         try {
             Main main = new Main(TraceForwarder.class);
             int code = main.run(args);
-            System.exit(code);
+            System.exit(code == 0 && Replay.failed() ? 1 : code);
         } catch (Exception e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof SettingException) {

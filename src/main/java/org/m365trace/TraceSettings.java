@@ -1,6 +1,7 @@
 package org.m365trace;
 
 import java.net.URI;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -43,6 +44,10 @@ public class TraceSettings {
     private String detailsStatuses = "";
     private boolean details;
     private Set<String> detailsFor = Set.of();
+    private String replaySink = "";
+    private String replayDeadLetters = "";
+    private String replayFrom = "";
+    private String replayTo = "";
 
     public void validate() {
         oneOf("trace.api", api, "graph", "reporting");
@@ -86,6 +91,47 @@ public class TraceSettings {
             required("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
             url("trace.http.url", httpUrl);
             oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
+        }
+        validateReplay();
+    }
+
+    /** A replay run (README, "Replay"): an enabled sink, and either dead letters or a time range. */
+    private void validateReplay() {
+        if (blank(replaySink)) {
+            if (!blank(replayDeadLetters) || !blank(replayFrom) || !blank(replayTo)) {
+                throw new SettingException("trace.replay.sink", "the sink to replay to (file, syslog or http)", replaySink);
+            }
+            return;
+        }
+        oneOf("trace.replay.sink", replaySink, "file", "syslog", "http");
+        String enabled = switch (replaySink) {
+            case "file" -> fileEnabled;
+            case "syslog" -> syslogEnabled;
+            default -> httpEnabled;
+        };
+        if (!bool("trace." + replaySink + ".enabled", enabled)) {
+            throw new SettingException("trace.replay.sink: the " + replaySink + " sink is not enabled (set trace." + replaySink + ".enabled=true)");
+        }
+        boolean range = !blank(replayFrom) || !blank(replayTo);
+        if (blank(replayDeadLetters) == !range) {
+            throw new SettingException("trace.replay.deadLetters", "the sink whose dead letters to replay (file, syslog or http), "
+                    + "or else trace.replay.from and trace.replay.to, not both", replayDeadLetters);
+        }
+        if (range) {
+            Instant from = instant("trace.replay.from", replayFrom);
+            if (!from.isBefore(instant("trace.replay.to", replayTo))) {
+                throw new SettingException("trace.replay.to", "a time after trace.replay.from", replayTo);
+            }
+        } else {
+            oneOf("trace.replay.deadLetters", replayDeadLetters, "file", "syslog", "http");
+        }
+    }
+
+    private static Instant instant(String property, String value) {
+        try {
+            return Instant.parse(value.trim());
+        } catch (RuntimeException e) {
+            throw new SettingException(property, "an ISO-8601 UTC time such as 2026-11-20T00:00:00Z", value);
         }
     }
 
@@ -264,5 +310,21 @@ public class TraceSettings {
 
     public void setHttpFormat(String httpFormat) {
         this.httpFormat = httpFormat;
+    }
+
+    public void setReplaySink(String replaySink) {
+        this.replaySink = replaySink;
+    }
+
+    public void setReplayDeadLetters(String replayDeadLetters) {
+        this.replayDeadLetters = replayDeadLetters;
+    }
+
+    public void setReplayFrom(String replayFrom) {
+        this.replayFrom = replayFrom;
+    }
+
+    public void setReplayTo(String replayTo) {
+        this.replayTo = replayTo;
     }
 }

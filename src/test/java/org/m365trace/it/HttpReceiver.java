@@ -23,6 +23,7 @@ public final class HttpReceiver implements AutoCloseable {
     private final List<Post> accepted = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger refuse = new AtomicInteger();
     private final AtomicInteger refused = new AtomicInteger();
+    private volatile int rejectWith;
 
     public HttpReceiver() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -39,6 +40,11 @@ public final class HttpReceiver implements AutoCloseable {
         refuse.set(n);
     }
 
+    /** From now on every POST is answered {@code status} (a 400, say) and not kept; 0 accepts again. */
+    public void rejectWith(int status) {
+        rejectWith = status;
+    }
+
     public int refused() {
         return refused.get();
     }
@@ -52,6 +58,13 @@ public final class HttpReceiver implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         try (ex; InputStream in = ex.getRequestBody()) {
             String body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            if (rejectWith != 0) {
+                refused.incrementAndGet();
+                byte[] reason = "{\"text\":\"Invalid data format\",\"code\":6}".getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(rejectWith, reason.length);
+                ex.getResponseBody().write(reason);
+                return;
+            }
             if (refuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 refused.incrementAndGet();
                 ex.sendResponseHeaders(503, -1);

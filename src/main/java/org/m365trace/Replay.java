@@ -1,0 +1,96 @@
+package org.m365trace;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.apache.camel.CamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The file side of a replay run (README, "Replay"): the dead letters of a sink, and the end of the run.
+ * A dead letter is {@code trace.stateDir/deadletter/<sink>/<name>.ndjson} with {@code <name>.ndjson.reason} beside it.
+ */
+public class Replay {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Replay.class);
+
+    private static volatile boolean failed;
+
+    private Path stateDir;
+
+    /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
+    public List<Path> deadLetters(String sink) throws IOException {
+        Path dir = stateDir.resolve("deadletter").resolve(sink);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".ndjson"))
+                    .filter(f -> Files.exists(reasonOf(f)))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    /** Removes a dead letter once its records were handed to the sink again. */
+    public void forget(Path deadLetter) throws IOException {
+        Files.deleteIfExists(deadLetter);
+        Files.deleteIfExists(reasonOf(deadLetter));
+    }
+
+    /** True while records handed to {@code sink} wait in its spool (the file sink has none); seals its open batch. */
+    public boolean waiting(String sink, CamelContext context) throws IOException {
+        Spool spool = context.getRegistry().lookupByNameAndType(sink + "Spool", Spool.class);
+        if (spool == null) {
+            return false;
+        }
+        spool.seal();
+        long pending = spool.pendingRecords();
+        if (pending > 0) {
+            LOG.debug("replay: {} records wait for the {} sink", pending, sink);
+        }
+        return pending > 0;
+    }
+
+    /** Ends a replay that delivered everything: exit code 0. */
+    public void done(CamelContext context) {
+        LOG.info("replay done: every replayed record was accepted by trace.replay.sink; stopping");
+        stop(context);
+    }
+
+    /** Ends a replay that failed (the error was logged): exit code 1; what was not replayed can be replayed again. */
+    public void fail(CamelContext context) {
+        LOG.error("replay failed: run it again once the cause is fixed; dead letters not yet replayed are kept");
+        failed = true;
+        stop(context);
+    }
+
+    /** True once a replay run failed; the standalone jar then exits with code 1. */
+    public static boolean failed() {
+        return failed;
+    }
+
+    /** Stops Camel from another thread (a route must not stop the context it runs in). */
+    private static void stop(CamelContext context) {
+        Thread stopper = new Thread(() -> {
+            try {
+                context.stop();
+            } catch (RuntimeException e) {
+                LOG.warn("stopping after the replay failed: {}", e.getMessage());
+            }
+        }, "replay-finish");
+        stopper.start();
+    }
+
+    private static Path reasonOf(Path deadLetter) {
+        return deadLetter.resolveSibling(deadLetter.getFileName() + ".reason");
+    }
+
+    public void setStateDir(String stateDir) {
+        this.stateDir = Path.of(stateDir);
+    }
+}
