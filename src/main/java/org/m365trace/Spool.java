@@ -24,6 +24,8 @@ import java.util.stream.Stream;
  */
 public class Spool {
 
+    private static final int RECENT_LINES = 1000;
+
     private Path dir;
     private String sink = "sink";
     private int batchSize = 500;
@@ -36,11 +38,16 @@ public class Spool {
     private int openCount;
     private long bytes = -1;
     private long sequence;
+    /** Lines appended lately (and those of the newest file at start): a window read again does not queue them twice. */
+    private final DigestSet recent = new DigestSet(RECENT_LINES);
 
     /** Appends one record (one line, no line break inside) to the queue. */
     public synchronized void append(String line) throws IOException {
         if (bytes < 0) {
             recover();
+        }
+        if (!recent.add(line)) {
+            return;     // queued already: the window is read again after a failure elsewhere, or after a crash
         }
         byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
         if (bytes + data.length > maxSize) {
@@ -112,6 +119,15 @@ public class Spool {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".open-*")) {
             for (Path f : files) {
                 Files.move(f, dir.resolve(f.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        // the record in flight at a crash may be in the newest batch already
+        try (Stream<Path> files = Files.list(dir)) {
+            var newest = files.filter(f -> f.getFileName().toString().endsWith(".ndjson")).max(Path::compareTo);
+            if (newest.isPresent()) {
+                try (Stream<String> lines = Files.lines(newest.get(), StandardCharsets.UTF_8)) {
+                    lines.forEach(recent::add);
+                }
             }
         }
         bytes = size();

@@ -8,37 +8,41 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
-import java.util.HashSet;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The file sink: appends each record as one line to {@code trace-<received date>.ndjson} in {@code trace.file.dir}.
+ * The file sink's delivery: appends each record of a spool batch as one line to {@code trace-<received date>.ndjson}
+ * in {@code trace.file.dir}.
  * <p>
  * It does what Camel's file producer (append mode) cannot promise after a fault:
  * <ul>
  * <li>a write that fails part-way (disk full) is cut back, so a file never holds half a line;</li>
  * <li>at start, a last line cut short by a crash is removed (its record is delivered again);</li>
- * <li>the record that was in flight when the process was killed (written here, its dedupe key not yet stored) is
- * not written twice: the last lines of the newest file are remembered at start and an identical line is skipped.
- * Records pass the sinks one at a time, so at most one record is in flight.</li>
+ * <li>a batch delivered again (after a failure part-way, or a crash before its spool file was deleted) does not
+ * write its records twice: the lines written lately, and at start the last lines of the newest files, are
+ * remembered and an identical line is skipped.</li>
  * </ul>
  * Files stay open between records (a few at most, one per received date) instead of being opened per record.
  */
 public class TraceFiles {
 
     private static final Logger LOG = LoggerFactory.getLogger(TraceFiles.class);
-    private static final int REMEMBERED_LINES = 100;
+    private static final int REMEMBERED_LINES = 1000;          // per file at start; more than a spool batch
+    private static final int REMEMBERED_FILES = 3;
     private static final int TAIL_BYTES = 1 << 20;
     private static final int OPEN_FILES = 4;
 
+    private static final String RECEIVED = "\"received\":\"";
+
     private Path dir;
-    private final Set<String> lastLines = new HashSet<>();
+    private final DigestSet written = new DigestSet(REMEMBERED_LINES * REMEMBERED_FILES);
     private final Map<Path, FileChannel> open = new LinkedHashMap<>(8, 0.75f, true);
 
     public void setDir(String dir) {
@@ -50,27 +54,40 @@ public class TraceFiles {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        Path newest = null;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "trace-*.ndjson")) {
-            for (Path f : files) {
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(dir, "trace-*.ndjson")) {
+            for (Path f : all) {
                 dropCutLastLine(f);
-                if (newest == null || Files.getLastModifiedTime(f).compareTo(Files.getLastModifiedTime(newest)) > 0) {
-                    newest = f;
-                }
+                files.add(f);
             }
         }
-        if (newest != null) {
-            rememberTail(newest);
+        files.sort(Comparator.comparing((Path f) -> f.toFile().lastModified()).reversed());
+        for (Path f : files.subList(0, Math.min(REMEMBERED_FILES, files.size()))) {
+            rememberTail(f);
         }
     }
 
-    /** Appends one record (JSON without line breaks) to the file of its received date (yyyy-MM-dd...). */
-    public synchronized void append(String json, String received) throws IOException {
-        if (lastLines.remove(json)) {
-            LOG.info("file sink: a record written just before the previous run ended is not written again");
-            return;
+    /** Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. */
+    public synchronized void appendBatch(String ndjson) throws IOException {
+        int skipped = 0;
+        for (String line : ndjson.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            if (written.contains(DigestSet.digest(line))) {
+                skipped++;
+                continue;
+            }
+            append(line, receivedDate(line));
+            written.add(line);
         }
-        Path file = dir.resolve("trace-" + received.substring(0, 10) + ".ndjson");
+        if (skipped > 0) {
+            LOG.info("file sink: {} records of a batch delivered again were in the files already, not written twice", skipped);
+        }
+    }
+
+    private void append(String json, String date) throws IOException {
+        Path file = dir.resolve("trace-" + date + ".ndjson");
         FileChannel ch = channel(file);
         long before = ch.size();
         ByteBuffer data = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
@@ -80,8 +97,17 @@ public class TraceFiles {
             }
         } catch (IOException e) {
             cutBack(file, ch, before);
-            throw new IOException("the file sink cannot write " + file + " (" + e.getMessage() + "); the window is read again later", e);
+            throw new IOException("the file sink cannot write " + file + " (" + e.getMessage() + "); the records wait in its spool", e);
         }
+    }
+
+    /** The yyyy-MM-dd of the record's received field (the JSON as this product writes it). */
+    static String receivedDate(String json) {
+        int at = json.indexOf(RECEIVED);
+        if (at < 0 || json.length() < at + RECEIVED.length() + 10) {
+            return "unknown";
+        }
+        return json.substring(at + RECEIVED.length(), at + RECEIVED.length() + 10);
     }
 
     /** Closes the open files. */
@@ -103,9 +129,12 @@ public class TraceFiles {
         }
         try {
             Files.createDirectories(dir);
+            if (Files.isRegularFile(file)) {
+                dropCutLastLine(file);     // a failed append that could not be cut back at once
+            }
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new IOException("the file sink cannot open " + file + " (" + e + "); the window is read again later", e);
+            throw new IOException("the file sink cannot open " + file + " (" + e + "); the records wait in its spool", e);
         }
         open.put(file, ch);
         if (open.size() > OPEN_FILES) {
@@ -116,18 +145,15 @@ public class TraceFiles {
         return ch;
     }
 
+    /** Cuts a failed append off and lets the file go: the next attempt opens the path again (a disk remounted, a
+     *  file removed or replaced meanwhile). */
     private void cutBack(Path file, FileChannel ch, long size) {
-        try {
+        open.remove(file);
+        try (ch) {
             ch.truncate(size);
         } catch (IOException e) {
             // the next start removes the cut line
             LOG.warn("file sink: cannot cut {} back to its last whole line now: {}", file, e.getMessage());
-            open.remove(file);
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // already failing
-            }
         }
     }
 
@@ -144,7 +170,7 @@ public class TraceFiles {
                 if (keep == 0 && size > tail.length) {
                     throw new IOException(file + " ends with a line longer than " + TAIL_BYTES + " bytes: not a trace file");
                 }
-                LOG.warn("file sink: removed a line of {} cut short by a crash; its record is written again", file);
+                LOG.warn("file sink: removed a line of {} cut short (a crash or a failed write); its record is written again", file);
                 ch.truncate(newSize);
             }
         }
@@ -153,10 +179,13 @@ public class TraceFiles {
     private void rememberTail(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             String[] lines = new String(readTail(ch, ch.size()), StandardCharsets.UTF_8).split("\n");
-            // the first piece may be a partial line when the tail starts mid-file: skip it then
+            // the first piece is a partial line when the tail starts mid-file: skip it then
             int from = Math.max(ch.size() > TAIL_BYTES ? 1 : 0, lines.length - REMEMBERED_LINES);
-            lastLines.addAll(Arrays.asList(lines).subList(Math.min(from, lines.length), lines.length));
-            lastLines.remove("");
+            for (int i = from; i < lines.length; i++) {
+                if (!lines[i].isEmpty()) {
+                    written.add(lines[i]);
+                }
+            }
         }
     }
 

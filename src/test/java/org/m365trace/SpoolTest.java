@@ -127,4 +127,27 @@ class SpoolTest {
         assertEquals("[]", Spool.asJsonArray(""));
         assertEquals("[{\"a\":1}]", Spool.asJsonArray("{\"a\":1}\r\n\n"));
     }
+
+    @Test
+    void aRecordQueuedAgainWhenItsWindowIsReadAgainIsQueuedOnce() throws IOException {
+        // another sink failed the record: the window is read again and this spool is offered it a second time
+        Spool s = spool(10, "1h");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        assertEquals(2, s.pendingRecords());
+    }
+
+    @Test
+    void theRecordInFlightAtACrashIsNotQueuedTwiceAfterTheRestart() throws IOException {
+        Spool before = spool(10, "1h");
+        before.append("{\"n\":1}");
+        // killed here: the record is spooled, its dedupe key not stored; the restart reads the window again
+        Spool after = spool(10, "1h");
+        after.recover();
+        after.append("{\"n\":1}");
+        after.append("{\"n\":2}");
+        after.seal();
+        assertEquals(2, after.pendingRecords());
+    }
 }

@@ -110,7 +110,7 @@ class TraceSeenRepositoryTest {
     @Test
     void digestSetAgreesWithAPlainMapUnderRandomAddsAndRemoves() {
         int capacity = 64;
-        TraceSeenRepository.DigestSet set = new TraceSeenRepository.DigestSet(capacity);
+        DigestSet set = new DigestSet(capacity);
         // the model: the last `capacity` additions, in order; a key is held while its latest addition is among them
         Deque<long[]> additions = new ArrayDeque<>();   // {key index, addition number}
         Map<Integer, Long> held = new HashMap<>();       // key index -> addition number
