@@ -12,6 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.net.ssl.SSLSocketFactory;
 
@@ -23,16 +28,24 @@ import javax.net.ssl.SSLSocketFactory;
  */
 public class SyslogSender implements AutoCloseable {
 
+    /** Closes the connection of a write that takes too long: a stalled receiver must not block the sink forever. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "syslog-write-deadline");
+        t.setDaemon(true);
+        return t;
+    });
+
     private String protocol = "tcp";
     private String host = "localhost";
     private Integer port;
     private Duration connectTimeout = Duration.ofSeconds(10);
+    private Duration writeTimeout = Duration.ofSeconds(60);
     private String trustStore;
     private String trustStorePassword;
 
-    private Socket socket;
-    private OutputStream out;
-    private DatagramSocket udp;
+    private volatile Socket socket;
+    private volatile OutputStream out;
+    private volatile DatagramSocket udp;
 
     /** Sends every line of {@code messages} (one message a line, as the spool keeps them). */
     public synchronized void sendLines(String messages) throws IOException {
@@ -44,18 +57,40 @@ public class SyslogSender implements AutoCloseable {
             sendUdp(messages);
             return;
         }
+        ensureOpenOrFail();
+        Socket s = socket;
+        OutputStream o = out;
+        AtomicBoolean late = new AtomicBoolean();
+        ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+            late.set(true);
+            closeQuietly(s);
+        }, writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            ensureOpen();
             for (String m : messages) {
                 byte[] msg = m.getBytes(StandardCharsets.UTF_8);
-                out.write((msg.length + " ").getBytes(StandardCharsets.US_ASCII));
-                out.write(msg);
+                o.write((msg.length + " ").getBytes(StandardCharsets.US_ASCII));
+                o.write(msg);
             }
-            out.flush();
+            o.flush();
             // a receiver that closed meanwhile shows up as EOF: then what we wrote may be gone
-            if (peerClosed()) {
+            if (peerClosed(s)) {
                 throw new IOException("syslog receiver " + host + ":" + port() + " closed the connection");
             }
+        } catch (IOException e) {
+            close();
+            if (late.get()) {
+                throw new IOException("syslog receiver " + host + ":" + port() + " took no data for " + writeTimeout.toSeconds()
+                        + " s (trace.readTimeout): connection closed, the batch is sent again", e);
+            }
+            throw e;
+        } finally {
+            deadline.cancel(false);
+        }
+    }
+
+    private void ensureOpenOrFail() throws IOException {
+        try {
+            ensureOpen();
         } catch (IOException e) {
             close();
             throw e;
@@ -74,7 +109,7 @@ public class SyslogSender implements AutoCloseable {
     }
 
     private void ensureOpen() throws IOException {
-        if (socket != null && !socket.isClosed() && !peerClosed()) {
+        if (socket != null && !socket.isClosed() && !peerClosed(socket)) {
             return;
         }
         close();
@@ -114,7 +149,7 @@ public class SyslogSender implements AutoCloseable {
     }
 
     /** True when the receiver has closed its side: a syslog receiver never sends, so a read returns EOF or times out. */
-    private boolean peerClosed() {
+    private static boolean peerClosed(Socket socket) {
         try {
             InputStream in = socket.getInputStream();
             int b = in.read();
@@ -126,20 +161,27 @@ public class SyslogSender implements AutoCloseable {
         }
     }
 
+    /** Closes the connection; not synchronized, so that it also ends a write that is blocked (a stalled receiver). */
     @Override
-    public synchronized void close() {
-        if (socket != null) {
+    public void close() {
+        Socket s = socket;
+        socket = null;
+        out = null;
+        closeQuietly(s);
+        DatagramSocket u = udp;
+        udp = null;
+        if (u != null) {
+            u.close();
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        if (s != null) {
             try {
-                socket.close();
+                s.close();
             } catch (IOException ignored) {
                 // already gone
             }
-            socket = null;
-            out = null;
-        }
-        if (udp != null) {
-            udp.close();
-            udp = null;
         }
     }
 
@@ -182,6 +224,10 @@ public class SyslogSender implements AutoCloseable {
 
     public void setTrustStorePassword(String trustStorePassword) {
         this.trustStorePassword = trustStorePassword;
+    }
+
+    public void setWriteTimeout(String writeTimeout) {
+        this.writeTimeout = Durations.parse("trace.readTimeout", writeTimeout);
     }
 
     public void setConnectTimeout(String connectTimeout) {
