@@ -6,6 +6,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.http.base.HttpOperationFailedException;
@@ -16,6 +17,9 @@ import org.slf4j.LoggerFactory;
  * Judges an API reply when the route handles status codes itself: a 2xx goes on; a 429 or 503 is waited out
  * (never sooner than its Retry-After, capped exponential backoff without one) and the same URL is asked again; any
  * other status fails the window with the API's error, so the checkpoint stays.
+ * <p>
+ * Throttling is logged once per episode: the first throttled reply is an INFO line, the further ones until a reply
+ * goes through are DEBUG, and the end of a burst of them is one more INFO line.
  */
 public class ApiReplies {
 
@@ -25,6 +29,8 @@ public class ApiReplies {
     private int maxThrottledInARow = 20;
     private Clock clock = Clock.systemUTC();
     private TraceAuth auth;
+    /** Throttled replies since the last reply that went through (across polls: an episode of throttling). */
+    private final AtomicInteger throttledEpisode = new AtomicInteger();
 
     /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
     public long throttled(Exchange exchange) throws HttpOperationFailedException {
@@ -36,8 +42,13 @@ public class ApiReplies {
             fail(exchange);
         }
         long wait = retryAfterMillis(exchange.getMessage().getHeader("Retry-After", String.class), inARow);
-        LOG.info("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same URL again",
-                exchange.getProperty("traceWindow"), code, inARow, wait);
+        if (throttledEpisode.incrementAndGet() == 1) {
+            LOG.info("window {}: HTTP {} (throttled), waiting {} ms before asking the same URL again; further throttled"
+                    + " replies are logged at DEBUG until one goes through", exchange.getProperty("traceWindow"), code, wait);
+        } else {
+            LOG.debug("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same URL again",
+                    exchange.getProperty("traceWindow"), code, inARow, wait);
+        }
         return wait;
     }
 
@@ -56,6 +67,10 @@ public class ApiReplies {
 
     /** A reply that went through: the throttling streak ends. */
     public void accepted(Exchange exchange) {
+        int throttled = throttledEpisode.getAndSet(0);
+        if (throttled > 1) {
+            LOG.info("window {}: the API answers again after {} throttled replies", exchange.getProperty("traceWindow"), throttled);
+        }
         exchange.removeProperty("traceThrottled");
         exchange.removeProperty("traceTokenRenewed");
         exchange.setProperty("traceReplied", true);

@@ -64,7 +64,7 @@ public class Replay {
 
     /** Ends a replay that failed (the error was logged): exit code 1; what was not replayed can be replayed again. */
     public void fail(CamelContext context) {
-        LOG.error("replay failed: run it again once the cause is fixed; dead letters not yet replayed are kept");
+        LOG.error("replay ended with the error above (exit code 1); dead letters not yet replayed are kept");
         failed = true;
         stop(context);
     }

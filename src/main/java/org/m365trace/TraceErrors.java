@@ -1,8 +1,11 @@
 package org.m365trace;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
+import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.http.base.HttpOperationFailedException;
 import org.slf4j.Logger;
@@ -12,10 +15,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * Logs failures of one part of the product (the source, or one sink) once per episode: the first failure of a
- * kind is a WARN line with the API's own message and what to do; repeats of the same kind are DEBUG; the first
- * success afterwards is an INFO line. Secrets never reach these lines: they hold status codes, the API's error
- * text and URLs, which carry no credentials.
+ * Logs failures of one part of the product (the source, or one sink) once per episode. An episode runs from a
+ * failure to the next success: its first failure is a WARN line with the API's own message and what to do; a failure
+ * of another kind within the same episode (an outage that turns from a dropped connection into refused ones) is one
+ * INFO line per new kind; repeats are DEBUG; the first success afterwards is an INFO line. Two failures are of the same
+ * kind when they differ only in the request-id of Graph's error body. Secrets never reach these lines: they hold
+ * status codes, the API's error text and URLs, which carry no credentials.
  */
 public class TraceErrors {
 
@@ -23,8 +28,12 @@ public class TraceErrors {
     private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
 
     private TraceAuth auth;
-    /** Per route that owns a unit of work (the poll, each sink's delivery): the failure kind of the current episode. */
+    /** trace.tokenUrl, resolved the first time a token request fails (it carries no secret). */
+    private String tokenUrl;
+    /** Per route that owns a unit of work (the poll, each sink's delivery): the first failure of the current episode. */
     private final Map<String, String> episodes = new HashMap<>();
+    /** Per such route: the kinds of failure logged in the current episode. */
+    private final Map<String, Set<String>> kinds = new HashMap<>();
     private final Map<String, Integer> failures = new HashMap<>();
 
     /** Logs the exception of {@code exchange} (caught or pending) once per episode. */
@@ -35,17 +44,51 @@ public class TraceErrors {
         }
         String owner = String.valueOf(exchange.getFromRouteId());
         Object window = exchange.getProperty("traceWindow");
-        boolean source = window != null || "trace-poll".equals(owner);
-        String what = window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed";
+        if (window == null) {
+            window = windowOf(e);
+        }
+        boolean replay = "replay".equals(owner);
+        boolean source = !replay && (window != null || "trace-poll".equals(owner));
+        String what = replay ? "replay failed" + (window != null ? " in window " + window : "")
+                : window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed";
+        if (tokenUrl == null && fromTokenRequest(e)) {
+            tokenUrl = tokenUrl(exchange);
+        }
         String kind = kind(e);
         int count = failures.merge(owner, 1, Integer::sum);
-        if (kind.equals(episodes.get(owner))) {
+        if (!kinds.computeIfAbsent(owner, o -> new HashSet<>()).add(sameKind(kind))) {
             LOG.debug("{}: {} (again, {} failures in a row)", what, kind, count);
             return;
         }
-        episodes.put(owner, kind);
-        String retry = source ? "the checkpoint stays; retrying at the next poll" : "records wait in the spool; retrying";
+        String first = episodes.putIfAbsent(owner, kind);
+        if (first != null) {
+            LOG.info("{}: now {} ({} failures in a row, the first: {}){}", what, kind, count, first, hint(e));
+            return;
+        }
+        String retry = replay ? "nothing was lost; run the replay again once the cause is fixed"
+                : source ? "the checkpoint stays; retrying at the next poll" : "records wait in the spool; retrying";
         LOG.warn("{}: {}; {}{}", what, kind, retry, hint(e));
+    }
+
+    /** The kind without what changes from one reply to the next of the same failure: Graph's request-id. */
+    static String sameKind(String kind) {
+        return kind.replaceAll(" \\(request-id [^)]*\\)", "");
+    }
+
+    /**
+     * The window that failed, when the failure reaches the poll from the split over its windows: the split's exception
+     * carries the exchange of the failed window, whose {@code traceWindow} property the poll's exchange lacks.
+     */
+    private static Object windowOf(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof CamelExchangeException c && c.getExchange() != null) {
+                Object window = c.getExchange().getProperty("traceWindow");
+                if (window != null) {
+                    return window;
+                }
+            }
+        }
+        return null;
     }
 
     /** Ends an episode: logs once that the part works again. */
@@ -53,6 +96,7 @@ public class TraceErrors {
         String owner = String.valueOf(exchange.getFromRouteId());
         String episode = episodes.remove(owner);
         Integer count = failures.remove(owner);
+        kinds.remove(owner);
         if (episode != null) {
             LOG.info("{}: works again after {} failed attempts ({})", owner, count, episode);
         }
@@ -75,7 +119,71 @@ public class TraceErrors {
             return "malformed page: " + firstLine(t.getMessage());
         }
         Throwable shown = t == null ? e : t;
-        return shown == null ? "unknown error" : shown.getClass().getSimpleName() + ": " + firstLine(shown.getMessage());
+        if (shown == null) {
+            return "unknown error";
+        }
+        String text = isBlank(shown.getMessage()) ? withoutMessage(e, shown)
+                : shown.getClass().getSimpleName() + ": " + firstLine(shown.getMessage());
+        // the token request's client (java.net.http) names neither the endpoint nor the host when it cannot connect
+        if (fromTokenRequest(e) && !text.contains("token request")) {
+            text = "token request to " + (tokenUrl == null ? "trace.tokenUrl" : tokenUrl) + " failed: " + text;
+        }
+        return text;
+    }
+
+    /**
+     * A failure whose innermost exception has no message (the JDK's HTTP client throws such chains: a
+     * ConnectException caused by an UnresolvedAddressException, all without text): the deepest message of the chain
+     * if one has it, else the exceptions' names and what the known ones mean.
+     */
+    private static String withoutMessage(Throwable e, Throwable root) {
+        Throwable outer = null;
+        Throwable described = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getClass().getName().startsWith("org.apache.camel.")) {
+                continue; // Camel's wrappers ("Multicast processing failed ...") say nothing about the cause
+            }
+            if (outer == null) {
+                outer = t;
+            }
+            if (!isBlank(t.getMessage())) {
+                described = t;
+            }
+        }
+        if (described != null) {
+            return described.getClass().getSimpleName() + ": " + firstLine(described.getMessage());
+        }
+        String meaning = switch (root.getClass().getName()) {
+            case "java.nio.channels.UnresolvedAddressException" -> ": the host name does not resolve";
+            case "java.nio.channels.ClosedChannelException" -> ": the connection was refused or closed";
+            default -> "";
+        };
+        String inner = root.getClass().getSimpleName() + meaning;
+        return outer == null || outer == root ? inner : outer.getClass().getSimpleName() + " (" + inner + ")";
+    }
+
+    /** True when the failure was raised while asking the token endpoint for an OAuth2 token. */
+    private static boolean fromTokenRequest(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            for (StackTraceElement frame : t.getStackTrace()) {
+                if (frame.getClassName().equals(TraceAuth.class.getName())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String tokenUrl(Exchange exchange) {
+        try {
+            return exchange.getContext().resolvePropertyPlaceholders("{{trace.tokenUrl}}");
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static boolean isBlank(String s) {
+        return s == null || s.isBlank();
     }
 
     private static String hint(Throwable e) {

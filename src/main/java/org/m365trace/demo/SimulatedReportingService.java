@@ -21,10 +21,14 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,8 +46,10 @@ import com.sun.net.httpserver.HttpServer;
  * links carrying {@code $skiptoken}, newest rows first, basic auth, both reply shapes (verbose {@code d.results}
  * with {@code /Date(ms)/}, or {@code value} with 7-digit ISO dates without zone). Its mailbox grows steadily:
  * rows become visible some seconds after their {@code Received} time (late rows), and Pending rows turn
- * Delivered or Failed later (status changes). Faults can be injected: the next replies answer 401, 500 or a
- * malformed page.
+ * Delivered or Failed later (status changes). Faults can be injected: the next replies answer 401, 500, 503 or a
+ * malformed page, or never answer at all ({@code hang}, {@code stall}); {@link #failNextPage} aims a fault at a page
+ * of a window (page 2 of 3). {@link #stop()} and {@link #start()} again serve on the same port (an API that went
+ * away and came back).
  */
 public class SimulatedReportingService {
 
@@ -76,26 +82,42 @@ public class SimulatedReportingService {
     private final List<Row> rows = Collections.synchronizedList(new ArrayList<>());
     private final Set<String> served = Collections.synchronizedSet(new LinkedHashSet<>());
     private final ConcurrentLinkedQueue<String> faults = new ConcurrentLinkedQueue<>();
+    /** Faults aimed at a page number (1 = a window's first page): {page, kind}. */
+    private final ConcurrentLinkedQueue<Object[]> pageFaults = new ConcurrentLinkedQueue<>();
+    /** Opened by {@link #stop()}: hung requests end then (and at the latest after {@link #HANG_LIMIT}). */
+    private volatile CountDownLatch released = new CountDownLatch(1);
+    private final AtomicInteger hung = new AtomicInteger();
+    private static final Duration HANG_LIMIT = Duration.ofMinutes(5);
+    private ExecutorService handlers;
     private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
     private final List<Instant> requestTimes = Collections.synchronizedList(new ArrayList<>());
     private final Random random = new Random(42);
-    private final java.util.concurrent.atomic.AtomicInteger windowViolations = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicInteger retryAfterViolations = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger windowViolations = new AtomicInteger();
+    private final AtomicInteger retryAfterViolations = new AtomicInteger();
     private volatile Instant throttledUntil = Instant.MIN;
-    private final java.util.concurrent.atomic.AtomicInteger detailsRequests = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger detailsRequests = new AtomicInteger();
     private String clientId = "demo-client";
     private String clientSecret = "demo-secret";
     private Duration tokenLifetime = Duration.ofHours(1);
-    private final Map<String, Instant> tokens = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicInteger tokenRequests = new java.util.concurrent.atomic.AtomicInteger();
+    private final Map<String, Instant> tokens = new ConcurrentHashMap<>();
+    private final AtomicInteger tokenRequests = new AtomicInteger();
     private HttpServer server;
     private ScheduledExecutorService traffic;
     private long counter;
 
     public void start() throws IOException {
+        released = new CountDownLatch(1);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
+        // a port chosen by the system (0) is kept, so that a stop and a start again serve on the same port
+        port = server.getAddress().getPort();
         server.createContext("/", this::handle);
-        server.setExecutor(Executors.newFixedThreadPool(2));
+        // threads as needed: a hung request holds one until stop()
+        handlers = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "simulated-api");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(handlers);
         server.start();
         if (messagesPerSecond > 0) {
             traffic = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,10 +133,20 @@ public class SimulatedReportingService {
     public void stop() {
         if (traffic != null) {
             traffic.shutdownNow();
+            traffic = null;
         }
+        released.countDown();
         if (server != null) {
             server.stop(0);
         }
+        if (handlers != null) {
+            handlers.shutdownNow();
+        }
+    }
+
+    /** The port served on (the one chosen by the system, once started on port 0). */
+    public int port() {
+        return port;
     }
 
     /** Stops new mail; rows already received still become visible and change status. */
@@ -132,10 +164,27 @@ public class SimulatedReportingService {
 
     /**
      * Queues faults for the next requests: {@code 401}, {@code 401sp} (Graph: no service principal), {@code 403},
-     * {@code 429} (Graph, Retry-After 2), {@code 500}, {@code malformed}, {@code truncated}.
+     * {@code 429} (Graph, Retry-After 2), {@code 500}, {@code 503} (no Retry-After), {@code malformed},
+     * {@code truncated}, {@code hang} (the request is read and never answered), {@code stall} (reporting pages:
+     * status, headers and half of the page are sent, the rest never), {@code ok} (no fault: lets a request through in a sequence).
      */
     public void failNext(String... kinds) {
         faults.addAll(List.of(kinds));
+    }
+
+    /**
+     * Queues faults for the next requests of page {@code page} of a window (1 = the first page): each kind is used by
+     * the next request for that page; requests for other pages pass by (and take from {@link #failNext} as usual).
+     */
+    public void failNextPage(int page, String... kinds) {
+        for (String kind : kinds) {
+            pageFaults.add(new Object[] {page, kind});
+        }
+    }
+
+    /** Requests that were answered with {@code hang} or {@code stall} (never completed). */
+    public int hungRequests() {
+        return hung.get();
     }
 
     /** Every (messageTraceId|recipient|status) state that exists and is visible now, received up to {@code until}. */
@@ -242,6 +291,7 @@ public class SimulatedReportingService {
     }
 
     private void handle(HttpExchange ex) throws IOException {
+        boolean stall = false;
         try (ex) {
             URI uri = ex.getRequestURI();
             if (uri.getPath().endsWith("/token")) {
@@ -250,7 +300,13 @@ public class SimulatedReportingService {
             }
             requests.add(uri.toString());
             requestTimes.add(clock.instant());
-            String fault = faults.poll();
+            String fault = nextFault(uri);
+            if ("hang".equals(fault)) {
+                // the request was read; the reply never comes (until stop(), or HANG_LIMIT)
+                hung.incrementAndGet();
+                hold();
+                return;
+            }
             if ("401sp".equals(fault) || "403".equals(fault)) {
                 // Graph onboarding errors: the first-party service principal is missing, or the permission is not consented
                 ex.getResponseHeaders().add("Content-Type", "application/json");
@@ -266,8 +322,18 @@ public class SimulatedReportingService {
                 reply(ex, 401, "");
                 return;
             }
-            if ("500".equals(fault)) {
-                reply(ex, 500, "{\"error\":{\"code\":\"\",\"message\":{\"lang\":\"en-US\",\"value\":\"An internal server error occurred.\"}}}");
+            if ("500".equals(fault) || "503".equals(fault)) {
+                // Graph errors carry a new request-id each time, as the real service's do
+                boolean graphApi = uri.getPath().contains("/admin/exchange/tracing/");
+                boolean unavailable = "503".equals(fault);
+                if (graphApi) {
+                    ex.getResponseHeaders().add("Content-Type", "application/json");
+                }
+                reply(ex, unavailable ? 503 : 500, graphApi
+                        ? graphError(unavailable ? "ServiceUnavailable" : "InternalServerError", unavailable
+                        ? "The service is temporarily unavailable." : "An internal server error occurred.")
+                        : "{\"error\":{\"code\":\"\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + (unavailable
+                        ? "The service is temporarily unavailable." : "An internal server error occurred.") + "\"}}}");
                 return;
             }
             if ("malformed".equals(fault)) {
@@ -281,6 +347,10 @@ public class SimulatedReportingService {
             if (uri.getPath().endsWith("/messageTraces")) {
                 graph(ex, uri, fault);
                 return;
+            }
+            if ("stall".equals(fault)) {
+                fault = null; // the reporting page below is sent in part
+                stall = true;
             }
             if (!uri.getPath().endsWith("/MessageTrace")) {
                 reply(ex, 404, "");
@@ -319,14 +389,63 @@ public class SimulatedReportingService {
             String body = verbose ? verbose(page, start, end, skip, next) : light(page, start, end, skip, next);
             if ("truncated".equals(fault)) {
                 body = body.substring(0, body.length() / 2);
-            } else {
+            } else if (!stall) {
                 page.forEach(r -> served.add(r.key()));
             }
             ex.getResponseHeaders().add("Content-Type", "application/json;odata=" + (verbose ? "verbose" : "minimalmetadata") + ";charset=utf-8");
+            if (stall) {
+                stall(ex, body);
+                return;
+            }
             reply(ex, 200, body);
         } catch (RuntimeException e) {
             reply(ex, 500, "");
         }
+    }
+
+    /** The fault for this request: one aimed at its page number first, else the next of {@link #failNext}. */
+    private String nextFault(URI uri) {
+        synchronized (pageFaults) {
+            Object[] head = pageFaults.peek();
+            if (head != null && (Integer) head[0] == pageOf(uri)) {
+                pageFaults.poll();
+                return (String) head[1];
+            }
+        }
+        String fault = faults.poll();
+        return "ok".equals(fault) ? null : fault;
+    }
+
+    /** The page number of a page request (1 for a window's first page), from its {@code $skiptoken} and {@code $top}. */
+    private static int pageOf(URI uri) {
+        Map<String, String> q = query(uri.getRawQuery());
+        String token = q.get("$skiptoken");
+        if (token == null) {
+            return 1;
+        }
+        int top = Math.max(1, Integer.parseInt(q.getOrDefault("$top", "1000")));
+        String skip = token.matches("\\d+") ? token : new String(Base64.getDecoder().decode(token), StandardCharsets.UTF_8).substring(5);
+        return Integer.parseInt(skip) / top + 1;
+    }
+
+    /** Blocks the calling handler thread until {@link #stop()} (at most {@link #HANG_LIMIT}). */
+    private void hold() {
+        try {
+            released.await(HANG_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Sends a 200 with the page's full length announced and half of it written, then nothing more. */
+    private void stall(HttpExchange ex, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        hung.incrementAndGet();
+        ex.sendResponseHeaders(200, bytes.length);
+        OutputStream out = ex.getResponseBody();
+        out.write(bytes, 0, bytes.length / 2);
+        out.flush();
+        hold();
     }
 
     /** Graph {@code GET /admin/exchange/tracing/messageTraces}, with the service's window rules and throttling. */

@@ -37,6 +37,38 @@ final class Fixtures {
         });
     }
 
+    /**
+     * A simulator for fault tests: no traffic, no late rows and no status change in flight ({@code pendingFor 0s}), so
+     * that what a window returns is known before it is read; {@code messages} messages received 1 to 9 minutes ago.
+     */
+    static SimulatedReportingService seededSimulator(int messages) {
+        SimulatedReportingService api = simulator(0);
+        api.setPendingFor("0s");
+        java.time.Instant now = java.time.Instant.now();
+        for (int i = 0; i < messages; i++) {
+            java.time.Instant received = now.minusSeconds(60 + i * 480L / messages);
+            api.sendMessage(received, received);
+        }
+        return api;
+    }
+
+    /** Adds {@code messages} messages received half a second ago and visible now: rows of the next poll's window. */
+    static void sendNow(SimulatedReportingService api, int messages) {
+        java.time.Instant now = java.time.Instant.now();
+        for (int i = 0; i < messages; i++) {
+            api.sendMessage(now.minusMillis(500), now);
+        }
+    }
+
+    /** The first poll reads one window of the last 10 minutes in exactly {@code pages} pages (seeded rows only). */
+    static Properties oneWindow(Properties p, SimulatedReportingService api, int pages) {
+        int rows = api.currentKeys().size();
+        p.put("trace.initialLookback", "10m");
+        p.put("trace.maxWindow", "1h");
+        p.put("trace.pageSize", String.valueOf((rows + pages - 1) / pages));
+        return p;
+    }
+
     /** Fast polls over small pages and short windows, so that paging and window cutting happen within seconds. */
     static Properties pipelineProperties(SimulatedReportingService api, Path tmp) {
         Properties p = new Properties();

@@ -22,6 +22,8 @@ abstract class SimulatorTestSupport extends CamelMainTestSupport {
     SimulatedReportingService api;
     SyslogReceiver syslog;
     HttpReceiver http;
+    /** The log lines of this test, from before the routes start. */
+    LogLines logs;
 
     /** The settings of this test; it starts {@link #api} here (and receivers with {@link #withSyslog}, {@link #withHttp}). */
     protected abstract Properties settings();
@@ -34,6 +36,9 @@ abstract class SimulatorTestSupport extends CamelMainTestSupport {
     @Override
     protected final Properties useOverridePropertiesWithPropertiesComponent() {
         tmp = Fixtures.unchecked(() -> Files.createTempDirectory(getClass().getSimpleName()));
+        if (logs == null) {
+            logs = LogLines.capture();
+        }
         return settings();
     }
 
@@ -63,6 +68,9 @@ abstract class SimulatorTestSupport extends CamelMainTestSupport {
 
     @AfterEach
     void stopServers() throws Exception {
+        if (logs != null) {
+            logs.close();
+        }
         if (api != null) {
             api.stop();
         }

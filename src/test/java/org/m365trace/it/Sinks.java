@@ -19,15 +19,16 @@ final class Sinks {
     private Sinks() {
     }
 
-    /** Every complete line (ending in a line break) of every *.ndjson file in {@code dir}, parsed; a line still being
-     *  appended while the test reads is left for the next read, as a log shipper tailing the file would. */
+    /** Every complete line (ending in a line break) of every *.ndjson file in {@code dir} (a spool's hidden open batch
+     *  too), parsed; a line still being appended while the test reads is left for the next read, as a log shipper
+     *  tailing the file would. */
     static List<JsonNode> files(Path dir) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return out;
         }
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".ndjson")).sorted().toList()) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".ndjson")).filter(Files::isRegularFile).sorted().toList()) {
                 String content = Files.readString(f, StandardCharsets.UTF_8);
                 String complete = content.substring(0, content.lastIndexOf('\n') + 1);
                 for (String line : complete.split("\n")) {
