@@ -31,6 +31,8 @@ public class ApiReplies {
     private TraceAuth auth;
     /** Throttled replies since the last reply that went through (across polls: an episode of throttling). */
     private final AtomicInteger throttledEpisode = new AtomicInteger();
+    /** Details requests answered 404 since the last one that was answered. */
+    private final AtomicInteger detailsMissing = new AtomicInteger();
 
     /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
     public long throttled(Exchange exchange) throws HttpOperationFailedException {
@@ -71,6 +73,28 @@ public class ApiReplies {
         if (throttled > 1) {
             LOG.info("window {}: the API answers again after {} throttled replies", exchange.getProperty("traceWindow"), throttled);
         }
+        if (Boolean.TRUE.equals(exchange.getProperty("traceDetailsRequest", Boolean.class))) {
+            detailsMissing.set(0);     // a run of details not found ends
+        }
+        exchange.removeProperty("traceThrottled");
+        exchange.removeProperty("traceTokenRenewed");
+        exchange.setProperty("traceReplied", true);
+    }
+
+    /**
+     * A 404 from getDetailsByRecipient: the row is served but its details are not (kept for less time than the row,
+     * or not there yet). The record goes on with {@code "events": null} (body null) rather than holding up its window
+     * for ever; the first of a run of them is a WARN line, the others DEBUG.
+     */
+    public void detailsNotFound(Exchange exchange) {
+        String url = exchange.getProperty("traceRequestUrl", String.class);
+        if (detailsMissing.getAndIncrement() == 0) {
+            LOG.warn("window {}: details not found (HTTP 404) for {}; the record is forwarded with \"events\": null;"
+                    + " further ones are logged at DEBUG until details are found again", exchange.getProperty("traceWindow"), url);
+        } else {
+            LOG.debug("window {}: details not found (HTTP 404) for {}", exchange.getProperty("traceWindow"), url);
+        }
+        exchange.getMessage().setBody(null);
         exchange.removeProperty("traceThrottled");
         exchange.removeProperty("traceTokenRenewed");
         exchange.setProperty("traceReplied", true);

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.util.Iterator;
-import java.util.Map;
 import java.util.NoSuchElementException;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -18,8 +17,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * Streams the rows of one API page as normalized records, one at a time, whatever the reply shape:
  * RWS verbose ({@code {"d":{"results":[...],"__next":...}}}), RWS/Graph light ({@code {"value":[...],
  * "odata.nextLink"|"@odata.nextLink":...}}). The next link is known once every row has been read.
+ * <p>
+ * Each element is a record ({@code Map}) or, for a row that is a JSON object but cannot become a record, an
+ * {@link UnusableRow}; a page that is not well-formed JSON of either shape fails with {@link MalformedPageException}.
  */
-public final class TracePage implements Iterator<Map<String, Object>>, Closeable {
+public final class TracePage implements Iterator<Object>, Closeable {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
@@ -75,21 +77,24 @@ public final class TracePage implements Iterator<Map<String, Object>>, Closeable
         }
     }
 
+    /** The next record ({@code Map<String, Object>}) or {@link UnusableRow}. */
     @Override
-    public Map<String, Object> next() {
+    public Object next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
+        JsonNode row;
         try {
-            JsonNode row = MAPPER.readTree(parser);
+            row = MAPPER.readTree(parser);
             rows++;
-            return TraceRecords.normalize(row, api);
-        } catch (MalformedPageException e) {
-            failed = true;
-            throw e;
         } catch (IOException e) {
             failed = true;
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+        }
+        try {
+            return TraceRecords.normalize(row, api);
+        } catch (MalformedPageException e) {
+            return UnusableRow.of(row, e.getMessage());
         }
     }
 

@@ -95,7 +95,7 @@ public class TraceSettings {
         validateReplay();
     }
 
-    /** A replay run (README, "Replay"): an enabled sink, and either dead letters or a time range. */
+    /** A replay run (README, "Dead letters and replay"): an enabled sink, and either dead letters or a time range. */
     private void validateReplay() {
         if (blank(replaySink)) {
             if (!blank(replayDeadLetters) || !blank(replayFrom) || !blank(replayTo)) {

@@ -62,9 +62,9 @@ public class TraceSource {
         return events;
     }
 
-    /** The record with its {@code events} field added. */
+    /** The record with its {@code events} field added: null when the API had no details for it (no reply). */
     public Map<String, Object> withEvents(Map<String, Object> record, InputStream detailsReply) throws IOException {
-        record.put("events", events(detailsReply));
+        record.put("events", detailsReply == null ? null : events(detailsReply));
         return record;
     }
 

@@ -9,12 +9,14 @@ public class TraceStats {
     private final AtomicLong rows = new AtomicLong();
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong unusable = new AtomicLong();
 
     public void startWindow() {
         pages.set(0);
         rows.set(0);
         forwarded.set(0);
         duplicates.set(0);
+        unusable.set(0);
     }
 
     public void page() {
@@ -33,12 +35,21 @@ public class TraceStats {
         duplicates.incrementAndGet();
     }
 
-    /** {@code 2 pages, 8 rows fetched, 6 forwarded, 2 duplicates skipped, 0 filtered out}. */
+    /** A row that cannot become a record, kept in the source's dead letters. */
+    public void unusable() {
+        unusable.incrementAndGet();
+    }
+
+    /**
+     * {@code 2 pages, 8 rows fetched, 6 forwarded, 2 duplicates skipped, 0 filtered out}, and when there were any,
+     * {@code , 1 unusable (kept in deadletter/source)}.
+     */
     public String summary() {
         long r = rows.get();
         long f = forwarded.get();
         long d = duplicates.get();
-        return pages.get() + " pages, " + r + " rows fetched, " + f + " forwarded, " + d + " duplicates skipped, "
-                + (r - f - d) + " filtered out";
+        long u = unusable.get();
+        return pages.get() + " pages, " + (r + u) + " rows fetched, " + f + " forwarded, " + d + " duplicates skipped, "
+                + (r - f - d) + " filtered out" + (u > 0 ? ", " + u + " unusable (kept in deadletter/source)" : "");
     }
 }

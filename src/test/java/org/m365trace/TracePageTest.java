@@ -2,6 +2,7 @@ package org.m365trace;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,6 +20,8 @@ import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 class TracePageTest {
 
@@ -57,13 +60,19 @@ class TracePageTest {
         return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Every remaining record of the page, in order. */
+    /** Every remaining record of the page, in order (fails on an unusable row). */
     private static List<Map<String, Object>> drain(TracePage page) {
         List<Map<String, Object>> out = new ArrayList<>();
         while (page.hasNext()) {
-            out.add(page.next());
+            out.add(record(page.next()));
         }
         return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> record(Object element) {
+        assertInstanceOf(Map.class, element, () -> "a record, not " + element);
+        return (Map<String, Object>) element;
     }
 
     private static void drainFully(InputStream in, String api) {
@@ -201,8 +210,31 @@ class TracePageTest {
         String row = "{\"id\":\"i\",\"recipientAddress\":\"a@b.c\",\"receivedDateTime\":\"2026-11-20T08:57:12Z\",\"status\":\"delivered\"}";
         TracePage page = new TracePage(json("{\"value\":[" + row + ",[1]]}"), "graph", GRAPH_URI);
         assertTrue(page.hasNext());
-        assertEquals("i", page.next().get("messageTraceId"));
+        assertEquals("i", record(page.next()).get("messageTraceId"));
         assertThrows(MalformedPageException.class, page::hasNext);
+    }
+
+    @Test
+    void rowThatCannotBecomeARecordIsSetAsideAndTheRowsAfterItGoOn() throws Exception {
+        String good = "{\"id\":\"i\",\"recipientAddress\":\"a@b.c\",\"receivedDateTime\":\"2026-11-20T08:57:12Z\",\"status\":\"delivered\"}";
+        String noRecipient = "{\"id\":\"j\",\"recipientAddress\":null,\"receivedDateTime\":\"2026-11-20T08:57:13Z\"}";
+        String badDate = "{\"id\":\"k\",\"recipientAddress\":\"a@b.c\",\"receivedDateTime\":\"yesterday\"}";
+        TracePage page = new TracePage(json("{\"value\":[" + noRecipient + "," + good + "," + badDate + "],"
+                + "\"@odata.nextLink\":\"https://graph.microsoft.com/next\"}"), "graph", GRAPH_URI);
+
+        UnusableRow first = assertInstanceOf(UnusableRow.class, page.next());
+        assertEquals(noRecipient, first.getJson(), "kept as the API served it");
+        assertTrue(first.getReason().contains("no trace id, recipient or received date"), first.getReason());
+        assertEquals("i", record(page.next()).get("messageTraceId"));
+        UnusableRow third = assertInstanceOf(UnusableRow.class, page.next());
+        assertTrue(third.getReason().contains("unreadable date 'yesterday'"), third.getReason());
+        assertFalse(page.hasNext());
+        assertEquals("https://graph.microsoft.com/next", page.getNextLink(), "the page is read to its end");
+        assertEquals(3, page.getRows());
+        String sameRowOtherQuery = noRecipient.replace("}", ",\"StartDate\":\"2026-11-20T08:00:00Z\",\"Index\":7}");
+        assertEquals(first.getName(), UnusableRow.of(new ObjectMapper().readTree(sameRowOtherQuery), "again").getName(),
+                "the same row, the same name, whatever query returned it");
+        assertFalse(first.getName().equals(third.getName()));
     }
 
     @Test
@@ -221,10 +253,10 @@ class TracePageTest {
         TracePage page = new TracePage(fixture("graph-page1.json"), "graph", GRAPH_URI);
         assertTrue(page.hasNext());
         assertTrue(page.hasNext());
-        assertEquals("alice@contoso.com", page.next().get("recipientAddress"));
+        assertEquals("alice@contoso.com", record(page.next()).get("recipientAddress"));
         assertTrue(page.hasNext());
         assertTrue(page.hasNext());
-        assertEquals("bob@contoso.com", page.next().get("recipientAddress"));
+        assertEquals("bob@contoso.com", record(page.next()).get("recipientAddress"));
     }
 
     @Test

@@ -96,6 +96,7 @@ public class SimulatedReportingService {
     private final AtomicInteger retryAfterViolations = new AtomicInteger();
     private volatile Instant throttledUntil = Instant.MIN;
     private final AtomicInteger detailsRequests = new AtomicInteger();
+    private final Set<String> detailsForgotten = ConcurrentHashMap.newKeySet();
     private String clientId = "demo-client";
     private String clientSecret = "demo-secret";
     private Duration tokenLifetime = Duration.ofHours(1);
@@ -193,7 +194,7 @@ public class SimulatedReportingService {
         Instant now = clock.instant();
         synchronized (rows) {
             for (Row r : rows) {
-                if (!r.visibleFrom().isAfter(now) && !r.received().isAfter(until)) {
+                if (!r.visibleFrom().isAfter(now) && !r.received().isAfter(until) && r.recipient() != null) {
                     keys.add(r.key());
                 }
             }
@@ -201,11 +202,27 @@ public class SimulatedReportingService {
         return keys;
     }
 
-    /** The newest visible state of every row: what a query over all time returns now. */
+    /** The newest visible state of every row: what a query over all time returns now (an unusable row has no key). */
     public Set<String> currentKeys() {
         Set<String> keys = new LinkedHashSet<>();
-        query(Instant.EPOCH, Instant.MAX).forEach(r -> keys.add(r.key()));
+        query(Instant.EPOCH, Instant.MAX).stream().filter(r -> r.recipient() != null).forEach(r -> keys.add(r.key()));
         return keys;
+    }
+
+    /**
+     * Adds a row that can never become a record: served like the others in its window, but without a recipient
+     * address (as a broken API reply would have it). Returns its trace id.
+     */
+    public synchronized String sendUnusableRow(Instant received) {
+        String id = new UUID(0x0bad0000_00000000L | counter++, random.nextLong()).toString();
+        rows.add(new Row(id, "<" + id + "@fabrikam.com>", received, "mallory@fabrikam.com", null, "no recipient", 1000,
+                "198.51.100.66", null, "Delivered", received));
+        return id;
+    }
+
+    /** From now on getDetailsByRecipient answers 404 for this trace id (details kept for less time than rows). */
+    public void forgetDetails(String id) {
+        detailsForgotten.add(id);
     }
 
     /** Every row state ever created, by its key. */
@@ -286,7 +303,7 @@ public class SimulatedReportingService {
             }
         }
         List<Row> result = new ArrayList<>(current.values());
-        result.sort(Comparator.comparing(Row::received).reversed().thenComparing(Row::id).thenComparing(Row::recipient));
+        result.sort(Comparator.comparing(Row::received).reversed().thenComparing(Row::id).thenComparing(Row::recipient, Comparator.nullsFirst(Comparator.naturalOrder())));
         return result;
     }
 
@@ -524,7 +541,7 @@ public class SimulatedReportingService {
         Row row = null;
         synchronized (rows) {
             for (Row r : rows) {
-                if (r.id().equals(id) && r.recipient().equals(recipient) && !r.visibleFrom().isAfter(clock.instant())) {
+                if (!detailsForgotten.contains(id) && r.id().equals(id) && recipient.equals(r.recipient()) && !r.visibleFrom().isAfter(clock.instant())) {
                     row = r;
                 }
             }
