@@ -8,11 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.m365trace.chaos.FakeGraph.Fault;
 
 import static org.awaitility.Awaitility.await;
@@ -26,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * forwarder is killed with SIGKILL while records flow and started again on the same state. In the end every record
  * the API served is in every sink, the files hold each once, and nothing arrived that the API never served.
  */
-class ChaosIT {
+class ChaosIT extends ChaosTestSupport {
 
     /** About 2,900 rows over two days, plus traffic, late rows and status changes during the first 100 s. */
     private static final TraceDataset.Plan PLAN = new TraceDataset.Plan(
@@ -34,25 +30,6 @@ class ChaosIT {
             Duration.ofSeconds(60), 1.0,
             40, Duration.ofSeconds(10), Duration.ofSeconds(90),
             60, Duration.ofSeconds(30), Duration.ofSeconds(100));
-
-    private ChaosHarness harness;
-
-    @RegisterExtension
-    final TestWatcher diagnostics = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            if (harness != null) {
-                System.err.println("ChaosIT failed; what the harness knows:\n" + harness.diagnostics());
-            }
-        }
-    };
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void every_served_record_reaches_every_sink_through_api_faults_sink_outages_and_a_kill() throws Exception {

@@ -8,11 +8,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.m365trace.chaos.FakeGraph.Fault;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,26 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * SIGKILL of the forwarder at random intervals and a restart on the same state. Then the same totals as ChaosIT.
  * {@code -Dsoak.seed} replays a run's dataset and fault schedule (timing still varies).
  */
-class SoakIT {
-
-    private ChaosHarness harness;
-
-    @RegisterExtension
-    final TestWatcher diagnostics = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            if (harness != null) {
-                System.err.println("SoakIT failed; what the harness knows:\n" + harness.diagnostics());
-            }
-        }
-    };
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (harness != null) {
-            harness.close();
-        }
-    }
+class SoakIT extends ChaosTestSupport {
 
     @Test
     void every_served_record_reaches_every_sink_under_random_faults() throws Exception {

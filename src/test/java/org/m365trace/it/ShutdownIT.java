@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +53,7 @@ class ShutdownIT {
             Set<String> expected = api.currentKeys();
             Path state = tmp.resolve("state");
 
-            try (HangingHttpReceiver hanging = new HangingHttpReceiver()) {
+            try (SilentServer hanging = new SilentServer()) {
                 p.put("trace.syslog.port", String.valueOf(closedPort()));
                 p.put("trace.http.url", hanging.url());
                 Process first = fork(p, "first");
@@ -135,7 +136,7 @@ class ShutdownIT {
             p.put("trace.syslog.protocol", "tcp");
             Set<String> expected = api.currentKeys();
             Path spool = tmp.resolve("state/spool/syslog");
-            try (StalledSyslogReceiver stalled = new StalledSyslogReceiver()) {
+            try (SilentServer stalled = new SilentServer()) {
                 p.put("trace.syslog.port", String.valueOf(stalled.port()));
                 Process first = fork(p, "first");
                 try {
@@ -212,14 +213,18 @@ class ShutdownIT {
         }
     }
 
-    /** A syslog receiver that accepts connections and never reads from them, with a small receive buffer. */
-    static final class StalledSyslogReceiver implements AutoCloseable {
+    /**
+     * A TCP server that accepts connections and never reads from them or answers, with a small receive buffer: as a
+     * syslog receiver it is stalled (writes block once the buffers are full); as an HTTP endpoint a POST to it stays in
+     * flight.
+     */
+    static final class SilentServer implements AutoCloseable {
         private final ServerSocket server = new ServerSocket();
         private final List<Socket> clients = Collections.synchronizedList(new ArrayList<>());
 
-        StalledSyslogReceiver() throws IOException {
+        SilentServer() throws IOException {
             server.setReceiveBufferSize(4096);
-            server.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             Thread t = new Thread(() -> {
                 while (!server.isClosed()) {
                     try {
@@ -228,7 +233,7 @@ class ShutdownIT {
                         return;
                     }
                 }
-            }, "stalled-syslog-receiver");
+            }, "silent-server");
             t.setDaemon(true);
             t.start();
         }
@@ -237,42 +242,8 @@ class ShutdownIT {
             return server.getLocalPort();
         }
 
-        int connections() {
-            return clients.size();
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            synchronized (clients) {
-                for (Socket s : clients) {
-                    s.close();
-                }
-            }
-        }
-    }
-
-    /** An HTTP receiver that accepts connections and never answers: a POST to it stays in flight. */
-    static final class HangingHttpReceiver implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        private final List<Socket> clients = Collections.synchronizedList(new ArrayList<>());
-
-        HangingHttpReceiver() throws IOException {
-            Thread t = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        clients.add(server.accept());
-                    } catch (IOException closed) {
-                        return;
-                    }
-                }
-            }, "hanging-http-receiver");
-            t.setDaemon(true);
-            t.start();
-        }
-
         String url() {
-            return "http://127.0.0.1:" + server.getLocalPort() + "/ingest";
+            return "http://127.0.0.1:" + port() + "/ingest";
         }
 
         int connections() {
