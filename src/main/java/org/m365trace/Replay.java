@@ -42,7 +42,7 @@ public class Replay {
         Files.deleteIfExists(reasonOf(deadLetter));
     }
 
-    /** True while records handed to {@code sink} wait in its spool (the file sink has none); seals its open batch. */
+    /** True while records handed to {@code sink} wait in its spool; seals its open batch. */
     public boolean waiting(String sink, CamelContext context) throws IOException {
         Spool spool = context.getRegistry().lookupByNameAndType(sink + "Spool", Spool.class);
         if (spool == null) {

@@ -81,6 +81,8 @@ class DeadLetterReplayIT {
         try (ForwarderJar replay = ForwarderJar.start(tmp, "replay-dead-letters", settings,
                 Map.of("trace.replay.sink", "http", "trace.replay.deadLetters", "http"))) {
             assertEquals(0, replay.waitFor(90), replay.output());
+            assertTrue(replay.output().matches("(?s).*replay: the records of dead letter \\d+-\\d+\\.ndjson to the http sink\n.*"),
+                    "each dead letter named by its file: " + replay.output());
         }
         assertEquals(expected, sorted(Sinks.keys(Sinks.http(http))));
         assertEquals(List.of(), files(deadLetters, ""), "dead letters removed once delivered");
