@@ -1,8 +1,9 @@
 package org.m365trace;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -32,7 +34,7 @@ public class Spool {
     private Duration batchTimeout = Duration.ofSeconds(5);
     private long maxSize = 1024L * 1024 * 1024;
 
-    private OutputStream open;
+    private FileChannel open;
     private Path openFile;
     private long openedAt;
     private int openCount;
@@ -41,12 +43,16 @@ public class Spool {
     /** Lines appended lately (and those of the newest file at start): a window read again does not queue them twice. */
     private final DigestSet recent = new DigestSet(RECENT_LINES);
 
-    /** Appends one record (one line, no line break inside) to the queue. */
+    /**
+     * Appends one record (one line, no line break inside) to the queue. It is remembered as queued only once written
+     * whole: a refused or failed append (spool full, disk full) leaves no trace, so the window read again queues it.
+     */
     public synchronized void append(String line) throws IOException {
         if (bytes < 0) {
             recover();
         }
-        if (!recent.add(line)) {
+        UUID digest = DigestSet.digest(line);
+        if (recent.contains(digest)) {
             return;     // queued already: the window is read again after a failure elsewhere, or after a crash
         }
         byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
@@ -59,15 +65,44 @@ public class Spool {
         }
         if (open == null) {
             openFile = dir.resolve(".open-" + nextName());
-            open = Files.newOutputStream(openFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            open = FileChannel.open(openFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             openedAt = System.nanoTime();
             openCount = 0;
         }
-        open.write(data);
-        open.flush();
+        long before = open.position();
+        try {
+            ByteBuffer buffer = ByteBuffer.wrap(data);
+            while (buffer.hasRemaining()) {
+                open.write(buffer);
+            }
+        } catch (IOException e) {
+            cutBack(before);
+            throw new IOException("the " + sink + " spool cannot write " + openFile + " (" + e.getMessage()
+                    + "); records wait in the API until it can", e);
+        }
+        recent.add(digest);
         bytes += data.length;
         if (++openCount >= batchSize) {
             seal();
+        }
+    }
+
+    /** After a failed write: the open batch ends at its last whole line, or is sealed at the next start if it cannot. */
+    private void cutBack(long size) {
+        try {
+            open.truncate(size);
+            open.position(size);
+        } catch (IOException e) {
+            // nothing more goes into this file: its whole lines are handed to delivery without the half one, now if
+            // the disk lets us, else by recover() at the next start
+            try {
+                open.close();
+                TraceFiles.dropCutLastLine(openFile);
+                handOver(openFile);
+            } catch (IOException ignored) {
+                // still failing: left for recover()
+            }
+            open = null;
         }
     }
 
@@ -78,7 +113,12 @@ public class Spool {
         }
         open.close();
         open = null;
-        Files.move(openFile, dir.resolve(openFile.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+        handOver(openFile);
+    }
+
+    /** Renames an open batch to its sealed name, where the delivery route finds it. */
+    private void handOver(Path openBatch) throws IOException {
+        Files.move(openBatch, dir.resolve(openBatch.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Seals the open batch once it is older than {@code batchTimeout}; called every second by the sink's route. */
@@ -118,7 +158,8 @@ public class Spool {
         Files.createDirectories(dir);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".open-*")) {
             for (Path f : files) {
-                Files.move(f, dir.resolve(f.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+                TraceFiles.dropCutLastLine(f);     // a write cut short by a crash or a full disk
+                handOver(f);
             }
         }
         // the record in flight at a crash may be in the newest batch already

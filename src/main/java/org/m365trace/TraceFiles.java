@@ -157,7 +157,8 @@ public class TraceFiles {
         }
     }
 
-    private static void dropCutLastLine(Path file) throws IOException {
+    /** Removes a last line without its line break (a write cut short), so the next line starts on a line of its own. */
+    static void dropCutLastLine(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long size = ch.size();
             byte[] tail = readTail(ch, size);
@@ -170,7 +171,7 @@ public class TraceFiles {
                 if (keep == 0 && size > tail.length) {
                     throw new IOException(file + " ends with a line longer than " + TAIL_BYTES + " bytes: not a trace file");
                 }
-                LOG.warn("file sink: removed a line of {} cut short (a crash or a failed write); its record is written again", file);
+                LOG.warn("removed the unfinished last line of {} (a crash or a failed write); its record is written again", file);
                 ch.truncate(newSize);
             }
         }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -34,6 +35,14 @@ class SpoolTest {
             return files.filter(f -> f.getFileName().toString().endsWith(".ndjson"))
                     .filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
         }
+    }
+
+    private static List<String> lines(List<Path> files) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (Path f : files) {
+            lines.addAll(Files.readAllLines(f, StandardCharsets.UTF_8));
+        }
+        return lines;
     }
 
     private List<Path> open() throws IOException {
@@ -111,6 +120,17 @@ class SpoolTest {
         s.setMaxSize("0");
         IOException e = assertThrows(IOException.class, () -> s.append("{\"n\":1}"));
         assertTrue(e.getMessage().contains("trace.spool.maxSize"), e.getMessage());
+    }
+
+    @Test
+    void aRecordRefusedByAFullSpoolIsQueuedWhenItIsOfferedAgainWithRoom() throws IOException {
+        Spool s = spool(1, "1h");
+        s.setMaxSize("0");
+        assertThrows(IOException.class, () -> s.append("{\"n\":1}"));
+        assertThrows(IOException.class, () -> s.append("{\"n\":1}"), "still full: refused again, not taken for queued");
+        s.setMaxSize("1");
+        s.append("{\"n\":1}");     // the window read again once the sink drained its spool
+        assertEquals(List.of("{\"n\":1}"), lines(sealed()));
     }
 
     @Test
