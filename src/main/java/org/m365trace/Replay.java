@@ -21,6 +21,8 @@ public class Replay {
     private static volatile boolean failed;
 
     private Path stateDir;
+    /** Dead letters written from here on were refused during this run. */
+    private final long startedAt = System.currentTimeMillis();
 
     /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
     public List<Path> deadLetters(String sink) throws IOException {
@@ -56,9 +58,19 @@ public class Replay {
         return pending > 0;
     }
 
-    /** Ends a replay that delivered everything: exit code 0. */
-    public void done(CamelContext context) {
-        LOG.info("replay done: every replayed record was accepted by trace.replay.sink; stopping");
+    /**
+     * Ends a replay once the sink's spool is empty: exit code 0 when the sink accepted every record, 1 when it refused
+     * some again for good (they are back in its dead letters, with the new reason).
+     */
+    public void done(String sink, CamelContext context) throws IOException {
+        long refused = deadLetters(sink).stream().filter(f -> f.toFile().lastModified() >= startedAt).count();
+        if (refused > 0) {
+            LOG.error("replay: the {} sink refused {} batches again; they are back in {} with the reason; fix the cause,"
+                    + " then replay again (exit code 1)", sink, refused, stateDir.resolve("deadletter").resolve(sink));
+            failed = true;
+        } else {
+            LOG.info("replay done: every replayed record was accepted by the {} sink; stopping", sink);
+        }
         stop(context);
     }
 

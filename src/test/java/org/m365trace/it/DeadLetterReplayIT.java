@@ -76,6 +76,15 @@ class DeadLetterReplayIT {
             assertTrue(exit == 0 || exit == 143, "stopped by SIGTERM within 30 s: " + exit);
         }
 
+        // replayed before the endpoint is fixed: refused again, back in the dead letters, exit code 1
+        try (ForwarderJar tooSoon = ForwarderJar.start(tmp, "replay-too-soon", settings,
+                Map.of("trace.replay.sink", "http", "trace.replay.deadLetters", "http"))) {
+            assertEquals(1, tooSoon.waitFor(90), tooSoon.output());
+            assertTrue(tooSoon.output().contains("the http sink refused"), tooSoon.output());
+        }
+        assertEquals(expected, sorted(deadLetterKeys(deadLetters)), "every record is a dead letter again, once");
+        assertEquals(0, http.accepted().size());
+
         // the endpoint is fixed: replay the dead letters
         http.rejectWith(0);
         try (ForwarderJar replay = ForwarderJar.start(tmp, "replay-dead-letters", settings,
