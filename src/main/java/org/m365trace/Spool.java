@@ -123,6 +123,9 @@ public class Spool {
 
     /** Seals the open batch once it is older than {@code batchTimeout}; called every second by the sink's route. */
     public synchronized void sealIfDue() throws IOException {
+        if (bytes < 0) {
+            recover();     // the first tick after start: what a previous run left open is delivered now
+        }
         if (open != null && System.nanoTime() - openedAt >= batchTimeout.toNanos()) {
             seal();
         }
@@ -150,7 +153,12 @@ public class Spool {
         return n;
     }
 
-    /** Seals what a previous run left open: its records were accepted and must be delivered. Run at start. */
+    /**
+     * Seals what a previous run left open: its records were accepted and must be delivered. Runs at the first append or
+     * seal tick, that is once the routes run and so once this process holds the lock of {@code trace.stateDir} (not
+     * as the bean's init method: route files, and so beans, are loaded in no fixed order, and a second process on
+     * the same state must not touch the running one's open batch before its lock check stops it).
+     */
     public synchronized void recover() throws IOException {
         if (open != null) {
             return;

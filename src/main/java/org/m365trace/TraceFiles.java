@@ -10,9 +10,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +44,8 @@ public class TraceFiles {
     private static final String RECEIVED = "\"received\":\"";
 
     private Path dir;
+    /** recover() ran: it runs at the first batch, once this process holds the lock of trace.stateDir. */
+    private boolean recovered;
     private final DigestSet written = new DigestSet(REMEMBERED_LINES * REMEMBERED_FILES);
     private final Map<Path, FileChannel> open = new LinkedHashMap<>(8, 0.75f, true);
 
@@ -49,11 +53,18 @@ public class TraceFiles {
         this.dir = Path.of(dir);
     }
 
-    /** Repairs what a crash left and remembers the newest lines. Run at start. */
+    /**
+     * Repairs what a crash left and remembers the newest lines. Runs before the first batch is written, so once this
+     * process holds the lock of trace.stateDir (a second process must not cut the running one's line short).
+     */
     public synchronized void recover() throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return;
+        if (Files.isDirectory(dir)) {
+            repairAndRemember();
         }
+        recovered = true;
+    }
+
+    private void repairAndRemember() throws IOException {
         List<Path> files = new ArrayList<>();
         try (DirectoryStream<Path> all = Files.newDirectoryStream(dir, "trace-*.ndjson")) {
             for (Path f : all) {
@@ -69,7 +80,11 @@ public class TraceFiles {
 
     /** Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. */
     public synchronized void appendBatch(String ndjson) throws IOException {
+        if (!recovered) {
+            recover();
+        }
         int skipped = 0;
+        Set<FileChannel> touched = new HashSet<>();
         for (String line : ndjson.split("\n")) {
             if (line.isBlank()) {
                 continue;
@@ -78,15 +93,22 @@ public class TraceFiles {
                 skipped++;
                 continue;
             }
-            append(line, receivedDate(line));
+            touched.add(append(line, receivedDate(line)));
             written.add(line);
+        }
+        // on disk before the batch leaves the spool: a power cut after its deletion must not take the lines with it
+        for (FileChannel ch : touched) {
+            if (ch.isOpen()) {
+                ch.force(false);
+            }
         }
         if (skipped > 0) {
             LOG.info("file sink: {} records of a batch delivered again were in the files already, not written twice", skipped);
         }
     }
 
-    private void append(String json, String date) throws IOException {
+    /** Appends one line to the file of its date; returns the file's channel. */
+    private FileChannel append(String json, String date) throws IOException {
         Path file = dir.resolve("trace-" + date + ".ndjson");
         FileChannel ch = channel(file);
         long before = ch.size();
@@ -99,6 +121,7 @@ public class TraceFiles {
             cutBack(file, ch, before);
             throw new IOException("the file sink cannot write " + file + " (" + e.getMessage() + "); the records wait in its spool", e);
         }
+        return ch;
     }
 
     /** The yyyy-MM-dd of the record's received field (the JSON as this product writes it). */
