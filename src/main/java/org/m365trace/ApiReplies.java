@@ -76,6 +76,11 @@ public class ApiReplies {
         if (Boolean.TRUE.equals(exchange.getProperty("traceDetailsRequest", Boolean.class))) {
             detailsMissing.set(0);     // a run of details not found ends
         }
+        replied(exchange);
+    }
+
+    /** The request is answered: the caller's loop ends, the next request starts with no throttle or renewal count. */
+    private static void replied(Exchange exchange) {
         exchange.removeProperty("traceThrottled");
         exchange.removeProperty("traceTokenRenewed");
         exchange.setProperty("traceReplied", true);
@@ -95,9 +100,7 @@ public class ApiReplies {
             LOG.debug("window {}: details not found (HTTP 404) for {}", exchange.getProperty("traceWindow"), url);
         }
         exchange.getMessage().setBody(null);
-        exchange.removeProperty("traceThrottled");
-        exchange.removeProperty("traceTokenRenewed");
-        exchange.setProperty("traceReplied", true);
+        replied(exchange);
     }
 
     /** Fails the exchange with the reply's status, headers and body, as camel-http would have. */

@@ -74,7 +74,13 @@ public class TraceAuth {
                 .POST(HttpRequest.BodyPublishers.ofString(form))
                 .build();
         tokenRequests++;
-        HttpResponse<String> reply = client.send(request, HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> reply;
+        try {
+            reply = client.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            // the JDK client's exceptions name neither the endpoint nor, often, the cause: say both
+            throw new TokenRequestFailed("token request to " + tokenUrl + " failed: " + TraceErrors.describe(e), e);
+        }
         JsonNode body;
         try {
             body = MAPPER.readTree(reply.body());
@@ -84,8 +90,8 @@ public class TraceAuth {
         if (reply.statusCode() != 200 || !body.hasNonNull("access_token")) {
             // AADSTS error texts name the fault (wrong secret, unknown tenant) and carry no secret
             String why = body.path("error_description").asText(body.path("error").asText("no access_token in the reply"));
-            throw new IOException("token request to " + tokenUrl + " failed with HTTP " + reply.statusCode() + ": "
-                    + why.lines().findFirst().orElse(""));
+            throw new TokenRequestFailed("token request to " + tokenUrl + " failed with HTTP " + reply.statusCode() + ": "
+                    + why.lines().findFirst().orElse(""), null);
         }
         token = body.get("access_token").asText();
         long seconds = body.path("expires_in").asLong(3599);
@@ -155,5 +161,12 @@ public class TraceAuth {
     @Override
     public String toString() {
         return "TraceAuth[" + auth + "]";
+    }
+
+    /** A failed token request; its message names the token endpoint and the cause, never a secret. */
+    public static final class TokenRequestFailed extends IOException {
+        TokenRequestFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

@@ -28,8 +28,6 @@ public class TraceErrors {
     private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
 
     private TraceAuth auth;
-    /** trace.tokenUrl, resolved the first time a token request fails (it carries no secret). */
-    private String tokenUrl;
     /** Per route that owns a unit of work (the poll, each sink's delivery): the first failure of the current episode. */
     private final Map<String, String> episodes = new HashMap<>();
     /** Per such route: the kinds of failure logged in the current episode. */
@@ -51,9 +49,6 @@ public class TraceErrors {
         boolean source = !replay && (window != null || "trace-poll".equals(owner));
         String what = replay ? "replay failed" + (window != null ? " in window " + window : "")
                 : window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed";
-        if (tokenUrl == null && fromTokenRequest(e)) {
-            tokenUrl = tokenUrl(exchange);
-        }
         String kind = kind(e);
         int count = failures.merge(owner, 1, Integer::sum);
         if (!kinds.computeIfAbsent(owner, o -> new HashSet<>()).add(sameKind(kind))) {
@@ -106,7 +101,7 @@ public class TraceErrors {
     String kind(Throwable e) {
         Throwable t = e;
         while (t != null && !(t instanceof HttpOperationFailedException) && !(t instanceof MalformedPageException)
-                && t.getCause() != null && t.getCause() != t) {
+                && !(t instanceof TraceAuth.TokenRequestFailed) && t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
         if (t instanceof HttpOperationFailedException h) {
@@ -118,17 +113,25 @@ public class TraceErrors {
         if (t instanceof MalformedPageException) {
             return "malformed page: " + firstLine(t.getMessage());
         }
+        if (t instanceof TraceAuth.TokenRequestFailed) {
+            return firstLine(t.getMessage());
+        }
         Throwable shown = t == null ? e : t;
         if (shown == null) {
             return "unknown error";
         }
-        String text = isBlank(shown.getMessage()) ? withoutMessage(e, shown)
+        return isBlank(shown.getMessage()) ? withoutMessage(e, shown)
                 : shown.getClass().getSimpleName() + ": " + firstLine(shown.getMessage());
-        // the token request's client (java.net.http) names neither the endpoint nor the host when it cannot connect
-        if (fromTokenRequest(e) && !text.contains("token request")) {
-            text = "token request to " + (tokenUrl == null ? "trace.tokenUrl" : tokenUrl) + " failed: " + text;
+    }
+
+    /** An exception chain as one line, also when the JDK left it without any message (see withoutMessage). */
+    static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
         }
-        return text;
+        return isBlank(root.getMessage()) ? withoutMessage(e, root)
+                : root.getClass().getSimpleName() + ": " + firstLine(root.getMessage());
     }
 
     /**
@@ -160,26 +163,6 @@ public class TraceErrors {
         };
         String inner = root.getClass().getSimpleName() + meaning;
         return outer == null || outer == root ? inner : outer.getClass().getSimpleName() + " (" + inner + ")";
-    }
-
-    /** True when the failure was raised while asking the token endpoint for an OAuth2 token. */
-    private static boolean fromTokenRequest(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            for (StackTraceElement frame : t.getStackTrace()) {
-                if (frame.getClassName().equals(TraceAuth.class.getName())) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private static String tokenUrl(Exchange exchange) {
-        try {
-            return exchange.getContext().resolvePropertyPlaceholders("{{trace.tokenUrl}}");
-        } catch (RuntimeException e) {
-            return null;
-        }
     }
 
     private static boolean isBlank(String s) {

@@ -1,9 +1,5 @@
 package org.m365trace;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,12 +32,7 @@ public final class UnusableRow {
         if (row instanceof ObjectNode o) {
             identity = o.deepCopy().remove(QUERY_FIELDS);
         }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity.toString().getBytes(StandardCharsets.UTF_8));
-            return new UnusableRow(row.toString(), reason, "row-" + HexFormat.of().formatHex(digest, 0, 8) + ".ndjson");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JVM", e);
-        }
+        return new UnusableRow(row.toString(), reason, "row-" + DigestSet.digest(identity.toString()) + ".ndjson");
     }
 
     /** The row as the API served it, one line of JSON. */
