@@ -34,6 +34,28 @@ public class ApiReplies {
     /** Details requests answered 404 since the last one that was answered. */
     private final AtomicInteger detailsMissing = new AtomicInteger();
 
+    /**
+     * Judges the reply of one API request. The caller's loop asks again while exchange property {@code traceReplied}
+     * is false, after waiting {@code traceRetryIn} ms: a 429 or 503 is waited out; a 401 gets a new token and one more
+     * try; a 404 of a details request means no details (body null); any other non-2xx fails the exchange.
+     */
+    public void judge(Exchange exchange) throws HttpOperationFailedException {
+        int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        long wait = 0;
+        if (code == 429 || code == 503) {
+            wait = throttled(exchange);
+        } else if (code == 401) {
+            unauthorized(exchange);
+        } else if (code == 404 && Boolean.TRUE.equals(exchange.getProperty("traceDetailsRequest", Boolean.class))) {
+            detailsNotFound(exchange);
+        } else if (code < 200 || code >= 300) {
+            fail(exchange);
+        } else {
+            accepted(exchange);
+        }
+        exchange.setProperty("traceRetryIn", wait);
+    }
+
     /** Milliseconds to wait before asking the same URL again after a 429/503; fails after too many in a row. */
     public long throttled(Exchange exchange) throws HttpOperationFailedException {
         int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);

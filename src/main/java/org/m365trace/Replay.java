@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.builder.NotifyBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,15 +16,37 @@ import org.slf4j.LoggerFactory;
  * The file side of a replay run (README, "Dead letters and replay"): the dead letters of a sink, and the end of the run.
  * A dead letter is {@code trace.stateDir/deadletter/<sink>/<name>.ndjson} with {@code <name>.ndjson.reason} beside it.
  */
-public class Replay {
+public class Replay implements CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(Replay.class);
 
     private static volatile boolean failed;
 
     private Path stateDir;
+    private CamelContext camelContext;
+    private boolean range;
+    private int sources = 1;
+    /** A replay of a time range: every source (trace-poll, trace-poll-<tenant>) ended its one poll of the range. */
+    private NotifyBuilder polled;
+    private NotifyBuilder failedPoll;
     /** Dead letters written from here on were refused during this run. */
     private final long startedAt = System.currentTimeMillis();
+
+    /** Watches the sources of a replay of a time range: created before they start, so no poll is missed. */
+    public void watch() {
+        if (range) {
+            polled = new NotifyBuilder(camelContext).fromRoute("trace-poll*").whenDone(sources).create();
+            failedPoll = new NotifyBuilder(camelContext).fromRoute("trace-poll*").whenFailed(1).create();
+        }
+    }
+
+    /** True while a source still reads the replayed range; fails when one could not read it (its error was logged). */
+    public boolean reading() {
+        if (failedPoll.matches()) {
+            throw new IllegalStateException("the source could not read the replayed range");
+        }
+        return !polled.matches();
+    }
 
     /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
     public List<Path> deadLetters(String sink) throws IOException {
@@ -100,6 +124,26 @@ public class Replay {
 
     private static Path reasonOf(Path deadLetter) {
         return deadLetter.resolveSibling(deadLetter.getFileName() + ".reason");
+    }
+
+    /** trace.replay.from: non-empty in a replay of a time range. */
+    public void setFrom(String from) {
+        this.range = from != null && !from.isBlank();
+    }
+
+    /** trace.tenants: one source per tenant. */
+    public void setTenants(String tenants) {
+        this.sources = Math.max(1, TraceTenants.names(tenants).size());
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setStateDir(String stateDir) {

@@ -19,9 +19,13 @@ public class RequestBudget {
     private Duration period = Duration.ofMinutes(5);
     private Clock clock = Clock.systemUTC();
     private final Deque<Instant> sent = new ArrayDeque<>();
+    private boolean paced = true;
 
     /** Milliseconds to wait before the next request; the request is booked at that time. */
     public synchronized long reserve() {
+        if (!paced) {
+            return 0;
+        }
         Instant now = clock.instant();
         while (!sent.isEmpty() && !sent.peekFirst().plus(period).isAfter(now)) {
             sent.pollFirst();
@@ -46,6 +50,11 @@ public class RequestBudget {
 
     public void setPeriod(String period) {
         this.period = Durations.parse("trace.graph.budgetPeriod", period);
+    }
+
+    /** Only Graph has a documented request quota: the Reporting Web Service is not paced. */
+    public void setApi(String api) {
+        this.paced = !TraceRecords.REPORTING.equals(api);
     }
 
     public void setClock(Clock clock) {

@@ -29,6 +29,7 @@ public class TraceAuth {
     private String username;
     private String password;
     private String tokenUrl;
+    private String tenantId;
     private String clientId;
     private String clientSecret;
     private String scope;
@@ -68,6 +69,7 @@ public class TraceAuth {
         }
         String form = "grant_type=client_credentials&client_id=" + enc(clientId) + "&client_secret=" + enc(clientSecret)
                 + "&scope=" + enc(scope());
+        String tokenUrl = tokenUrl();
         HttpRequest request = HttpRequest.newBuilder(URI.create(tokenUrl))
                 .timeout(readTimeout)
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -102,6 +104,16 @@ public class TraceAuth {
         }
     }
 
+    /** The configured token endpoint, or Microsoft's for the tenant. */
+    String tokenUrl() {
+        return tokenUrl == null || tokenUrl.isBlank() ? defaultTokenUrl(tenantId) : tokenUrl.trim();
+    }
+
+    /** Microsoft Entra ID's token endpoint of a tenant (its id or a verified domain). */
+    public static String defaultTokenUrl(String tenantId) {
+        return "https://login.microsoftonline.com/" + (tenantId == null ? "" : tenantId.trim()) + "/oauth2/v2.0/token";
+    }
+
     /** The configured scope, or the API's own: Graph, or Exchange Online for the Reporting Web Service. */
     String scope() {
         if (scope != null && !scope.isBlank()) {
@@ -132,6 +144,10 @@ public class TraceAuth {
 
     public void setTokenUrl(String tokenUrl) {
         this.tokenUrl = tokenUrl;
+    }
+
+    public void setTenantId(String tenantId) {
+        this.tenantId = tenantId;
     }
 
     public void setClientId(String clientId) {

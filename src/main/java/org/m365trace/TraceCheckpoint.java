@@ -3,8 +3,6 @@ package org.m365trace;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,35 +17,16 @@ import java.time.Instant;
 public class TraceCheckpoint {
 
     private Path file;
-    private FileChannel lockFile;
-    private FileLock lock;
+    private final StateLock lock = new StateLock();
 
-    /**
-     * Takes {@code trace.stateDir/lock} for the life of the process: a second forwarder (or a replay run) on the same
-     * state would deliver everything twice. The operating system frees it when the process ends, even by kill -9.
-     */
-    public synchronized void lock() throws IOException {
-        Files.createDirectories(file.getParent());
-        lockFile = FileChannel.open(file.resolveSibling("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-            lock = lockFile.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        }
-        if (lock == null) {
-            lockFile.close();
-            throw new SettingException("trace.stateDir: " + file.getParent() + " is in use by another running forwarder or replay; "
-                    + "stop it first, or give this one its own trace.stateDir");
-        }
+    /** Takes {@code trace.stateDir/lock} for the life of the process: one source per state folder. */
+    public void lock() throws IOException {
+        lock.lock();
     }
 
     /** Frees the lock taken by {@link #lock()}. */
-    public synchronized void unlock() throws IOException {
-        if (lockFile != null) {
-            lockFile.close();
-            lockFile = null;
-            lock = null;
-        }
+    public void unlock() throws IOException {
+        lock.unlock();
     }
 
     /** The saved checkpoint, or null before the first window completed. */
@@ -79,6 +58,7 @@ public class TraceCheckpoint {
 
     public void setStateDir(String stateDir) {
         this.file = Path.of(stateDir).resolve("checkpoint");
+        lock.setStateDir(stateDir);
     }
 
     public Path getFile() {

@@ -28,6 +28,12 @@ public class TraceErrors {
     private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
 
     private TraceAuth auth;
+    /** The Kamelet's own: every failure it reports is the source's (its poll or a window). */
+    private boolean source;
+    /** With many tenants: the tenant whose source this is, named in every line. */
+    private String tenant;
+    /** A replay run of a time range: a failed window ends the run (the exchange fails after the report). */
+    private boolean replayRange;
     /** Per route that owns a unit of work (the poll, each sink's delivery): the first failure of the current episode. */
     private final Map<String, String> episodes = new HashMap<>();
     /** Per such route: the kinds of failure logged in the current episode. */
@@ -45,11 +51,14 @@ public class TraceErrors {
         if (window == null) {
             window = windowOf(e);
         }
-        boolean replay = "replay".equals(owner);
-        boolean source = !replay && (window != null || "trace-poll".equals(owner));
-        String what = replay ? "replay failed" + (window != null ? " in window " + window : "")
-                : window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed";
+        boolean replay = "replay".equals(owner) || replayRange;
+        boolean source = !replay && (this.source || window != null || "trace-poll".equals(owner));
+        String what = (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + (replay ? "replay failed" + (window != null ? " in window " + window : "")
+                : window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed");
         String kind = kind(e);
+        if (replayRange && e instanceof Exception failure) {
+            exchange.setException(failure);   // the replay run sees its source fail and ends (exit code 1)
+        }
         int count = failures.merge(owner, 1, Integer::sum);
         if (!kinds.computeIfAbsent(owner, o -> new HashSet<>()).add(sameKind(kind))) {
             LOG.debug("{}: {} (again, {} failures in a row)", what, kind, count);
@@ -213,6 +222,19 @@ public class TraceErrors {
         }
         int nl = s.indexOf('\n');
         return (nl < 0 ? s : s.substring(0, nl)).trim();
+    }
+
+    public void setSource(boolean source) {
+        this.source = source;
+    }
+
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
+    }
+
+    /** Non-empty in a replay run of a time range. */
+    public void setReplayFrom(String replayFrom) {
+        this.replayRange = replayFrom != null && !replayFrom.isBlank();
     }
 
     public void setAuth(TraceAuth auth) {

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.NoSuchElementException;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -28,6 +29,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
 
     private final JsonParser parser;
     private final String api;
+    private final String tenant;
     private final URI requestUri;
     private String nextLink;
     private boolean inArray;
@@ -37,7 +39,13 @@ public final class TracePage implements Iterator<Object>, Closeable {
     private boolean failed;
 
     public TracePage(InputStream body, String api, String requestUri) {
+        this(body, api, requestUri, null);
+    }
+
+    /** As above, each record with {@code "tenant": tenant} when a tenant is named (many tenants in one process). */
+    public TracePage(InputStream body, String api, String requestUri, String tenant) {
         this.api = api;
+        this.tenant = tenant == null || tenant.isBlank() ? null : tenant.trim();
         this.requestUri = URI.create(requestUri);
         try {
             this.parser = FACTORY.createParser(body);
@@ -92,7 +100,11 @@ public final class TracePage implements Iterator<Object>, Closeable {
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
         }
         try {
-            return TraceRecords.normalize(row, api);
+            Map<String, Object> record = TraceRecords.normalize(row, api);
+            if (tenant != null) {
+                record.put("tenant", tenant);
+            }
+            return record;
         } catch (MalformedPageException e) {
             return UnusableRow.of(row, e.getMessage());
         }

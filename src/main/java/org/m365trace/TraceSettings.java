@@ -48,8 +48,31 @@ public class TraceSettings {
     private String replayDeadLetters = "";
     private String replayFrom = "";
     private String replayTo = "";
+    private String tenant;
 
+    /**
+     * Checks the settings that were given: those of the source (the Kamelet's, {@code trace.api} set) and those of the
+     * forwarder's sinks and replay run ({@code trace.file.enabled} set). Each bean validates its own part: the Kamelet
+     * knows nothing of the sinks, and with {@code trace.tenants} the sinks' settings hold no credentials.
+     */
     public void validate() {
+        try {
+            if (api != null) {
+                validateSource();
+            }
+            if (fileEnabled != null) {
+                validateSinks();
+            }
+        } catch (SettingException e) {
+            if (tenant == null || tenant.isBlank()) {
+                throw e;
+            }
+            throw new SettingException("tenant " + tenant + ": " + e.getMessage() + " (set it as trace.tenant." + tenant
+                    + ".<key>, or for every tenant as trace.<key>)");
+        }
+    }
+
+    private void validateSource() {
         oneOf("trace.api", api, "graph", "reporting");
         oneOf("trace.auth", auth, "oauth2", "basic");
         if ("graph".equals(api) && "basic".equals(auth)) {
@@ -64,13 +87,10 @@ public class TraceSettings {
             if (blank(tenantId) && (blank(tokenUrl) || tokenUrl.contains("//oauth2") || tokenUrl.contains("/" + "/oauth2"))) {
                 required("trace.tenantId", tenantId, "the directory (tenant) id or domain of the tenant");
             }
-            url("trace.tokenUrl", tokenUrl);
+            url("trace.tokenUrl", blank(tokenUrl) ? TraceAuth.defaultTokenUrl(tenantId) : tokenUrl);
         }
         Durations.parse("trace.pollInterval", pollInterval);
-        atLeast("trace.http.batchSize", httpBatchSize, 1);
-        Durations.parse("trace.http.batchTimeout", httpBatchTimeout);
         atLeast("trace.dedupe.cacheSize", dedupeCacheSize, 1000);
-        atLeast("trace.spool.maxSize", spoolMaxSize, 1);
         atLeast("trace.graph.budget", graphBudget, 1);
         atLeast("trace.graph.maxThrottled", graphMaxThrottled, 1);
         int top = integer("trace.pageSize", pageSize);
@@ -81,6 +101,13 @@ public class TraceSettings {
         statuses = statusList(filterStatuses);
         details = bool("trace.graph.details", graphDetails);
         detailsFor = statusList(detailsStatuses);
+        validateRange();
+    }
+
+    private void validateSinks() {
+        atLeast("trace.http.batchSize", httpBatchSize, 1);
+        Durations.parse("trace.http.batchTimeout", httpBatchTimeout);
+        atLeast("trace.spool.maxSize", spoolMaxSize, 1);
         if (bool("trace.file.enabled", fileEnabled)) {
             required("trace.file.dir", fileDir, "the folder of the *.ndjson files");
         }
@@ -93,6 +120,17 @@ public class TraceSettings {
             oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
         }
         validateReplay();
+    }
+
+    /** A replay of a time range, as the source reads it: both ends, the second after the first. */
+    private void validateRange() {
+        if (blank(replayFrom) && blank(replayTo)) {
+            return;
+        }
+        Instant from = instant("trace.replay.from", replayFrom);
+        if (!from.isBefore(instant("trace.replay.to", replayTo))) {
+            throw new SettingException("trace.replay.to", "a time after trace.replay.from", replayTo);
+        }
     }
 
     /** A replay run (README, "Dead letters and replay"): an enabled sink, and either dead letters or a time range. */
@@ -118,10 +156,7 @@ public class TraceSettings {
                     + "or else trace.replay.from and trace.replay.to, not both", replayDeadLetters);
         }
         if (range) {
-            Instant from = instant("trace.replay.from", replayFrom);
-            if (!from.isBefore(instant("trace.replay.to", replayTo))) {
-                throw new SettingException("trace.replay.to", "a time after trace.replay.from", replayTo);
-            }
+            validateRange();
         } else {
             oneOf("trace.replay.deadLetters", replayDeadLetters, "file", "syslog", "http");
         }
@@ -322,6 +357,16 @@ public class TraceSettings {
 
     public void setReplayFrom(String replayFrom) {
         this.replayFrom = replayFrom;
+    }
+
+    /** The Kamelet's name of {@code trace.graph.detailsStatuses}. */
+    public void setGraphDetailsStatuses(String statuses) {
+        setDetailsStatuses(statuses);
+    }
+
+    /** The tenant these settings are for (many tenants in one process): named in every error. */
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
     }
 
     public void setReplayTo(String replayTo) {

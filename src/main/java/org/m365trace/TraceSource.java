@@ -26,6 +26,7 @@ public class TraceSource {
     private String reportingBaseUrl;
     private String graphBaseUrl;
     private int pageSize = 1000;
+    private String tenant;
 
     /** The URL of the first page of {@code window}, with its {@code $filter} and {@code $top}. */
     public String firstUrl(Window window) {
@@ -70,7 +71,7 @@ public class TraceSource {
 
     /** Streams the rows of a page as records; the page's next link is read from the returned page afterwards. */
     public TracePage open(InputStream body, String requestUri) {
-        return new TracePage(body, api, requestUri);
+        return new TracePage(body, api, requestUri, tenant);
     }
 
     private static String encode(String s) {
@@ -91,6 +92,11 @@ public class TraceSource {
 
     public void setGraphBaseUrl(String graphBaseUrl) {
         this.graphBaseUrl = graphBaseUrl;
+    }
+
+    /** The tenant name put on every record (many tenants in one process); empty: no tenant field. */
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
     }
 
     public void setPageSize(int pageSize) {

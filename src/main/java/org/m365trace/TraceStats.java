@@ -10,6 +10,7 @@ public class TraceStats {
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     private final AtomicLong unusable = new AtomicLong();
+    private String tenant;
 
     public void startWindow() {
         pages.set(0);
@@ -38,6 +39,15 @@ public class TraceStats {
     /** A row that cannot become a record, kept in the source's dead letters. */
     public void unusable() {
         unusable.incrementAndGet();
+    }
+
+    /** The one line logged per window: {@code window <start>..<end>: } and the {@link #summary()}, with the tenant if any. */
+    public String summary(Object window) {
+        return (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + "window " + window + ": " + summary();
+    }
+
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
     }
 
     /**

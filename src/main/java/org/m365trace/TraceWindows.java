@@ -1,5 +1,6 @@
 package org.m365trace;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,12 +35,40 @@ public class TraceWindows {
     private Duration maxLookback;
     private String api = TraceRecords.GRAPH;
     private TraceCheckpoint checkpoint;
+    /** A replay run of [replayFrom, replayTo): the windows not read yet start at replayDone. */
+    private Instant replayDone;
+    private Instant replayTo;
 
-    /** The windows of this poll, oldest first; empty when there is nothing to read yet. */
-    public List<Window> plan() {
+    /**
+     * The windows of this poll, oldest first; empty when there is nothing to read yet. In a replay run: what is left of
+     * the replayed range.
+     */
+    public synchronized List<Window> plan() {
+        if (replayTo != null) {
+            return cut(replayDone, replayTo, windowLength());
+        }
         Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         Instant saved = checkpoint == null ? null : checkpoint.read();
         return plan(saved, now);
+    }
+
+    /**
+     * Every page of {@code window} was read and every record accepted by the consumer: the checkpoint moves to its end.
+     * A replay run leaves the checkpoint alone and only remembers how far it got.
+     */
+    public synchronized void commit(Window window) throws IOException {
+        if (replayTo != null) {
+            if (window.end().isAfter(replayDone)) {
+                replayDone = window.end();
+            }
+            return;
+        }
+        checkpoint.commit(window.end());
+    }
+
+    /** True in a replay run of a time range. */
+    public boolean isReplay() {
+        return replayTo != null;
     }
 
     /** The windows of a replay of [from, to) (ISO-8601), oldest first, each no longer than the API allows. */
@@ -105,6 +134,28 @@ public class TraceWindows {
     /** How far back the API keeps traces; empty: the API's own (graph 90d, reporting 10d). */
     public void setMaxLookback(String maxLookback) {
         this.maxLookback = maxLookback == null || maxLookback.isBlank() ? null : Durations.parse("trace.maxLookback", maxLookback);
+    }
+
+    /** Start of a replay run (ISO-8601, inclusive); empty: a normal run. */
+    public void setReplayFrom(String replayFrom) {
+        this.replayDone = blank(replayFrom) ? null : instant("trace.replay.from", replayFrom);
+    }
+
+    /** End of a replay run (ISO-8601, exclusive). */
+    public void setReplayTo(String replayTo) {
+        this.replayTo = blank(replayTo) ? null : instant("trace.replay.to", replayTo);
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+
+    private static Instant instant(String property, String value) {
+        try {
+            return Instant.parse(value.trim());
+        } catch (RuntimeException e) {
+            throw new SettingException(property, "an ISO-8601 UTC time such as 2026-11-20T00:00:00Z", value);
+        }
     }
 
     public void setApi(String api) {

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
+import org.apache.camel.CamelContext;
+import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -129,5 +131,15 @@ final class Fixtures {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The checkpoint of the running application's source, read from its state folder ({@code trace.stateDir}): the
+     * source's beans are the Kamelet's own, not in the registry.
+     */
+    static TraceCheckpoint checkpoint(CamelContext context) {
+        TraceCheckpoint checkpoint = new TraceCheckpoint();
+        checkpoint.setStateDir(context.resolvePropertyPlaceholders("{{trace.stateDir}}"));
+        return checkpoint;
     }
 }

@@ -32,7 +32,7 @@ final class Forwarder implements AutoCloseable {
     }
 
     TraceCheckpoint checkpoint() {
-        return context().getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        return Fixtures.checkpoint(context());
     }
 
     /** Matches once {@code n} more polls (timer runs of route trace-poll) have ended, however they ended. */

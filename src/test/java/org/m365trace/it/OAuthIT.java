@@ -12,7 +12,6 @@ import java.util.Properties;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.m365trace.TraceAuth;
 import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
 
@@ -45,8 +44,6 @@ class OAuthIT extends SimulatorTestSupport {
         // the token becomes invalid on the service's side: the 401 makes the forwarder ask for a new one
         api.revokeTokens();
         await().atMost(Duration.ofSeconds(15)).until(() -> api.tokenRequests() == 2);
-        TraceAuth auth = context.getRegistry().lookupByNameAndType("traceAuth", TraceAuth.class);
-        assertEquals(2, auth.getTokenRequests());
 
         api.stopTraffic();
         Instant last = Instant.now();

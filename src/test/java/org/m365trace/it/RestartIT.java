@@ -47,7 +47,7 @@ class RestartIT {
             await().atMost(Duration.ofSeconds(20)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 40);
             api.stopTraffic();
             Instant last = Instant.now();
-            TraceCheckpoint checkpoint = second.getCamelContext().getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+            TraceCheckpoint checkpoint = Fixtures.checkpoint(second.getCamelContext());
             await().atMost(Duration.ofSeconds(30)).until(() -> checkpoint.read().isAfter(last.plusSeconds(8)));
             Set<String> expected = api.expectedKeys(Instant.MAX);
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {

@@ -63,7 +63,7 @@ abstract class SimulatorTestSupport extends CamelMainTestSupport {
     }
 
     TraceCheckpoint checkpoint() {
-        return context.getRegistry().lookupByNameAndType("traceCheckpoint", TraceCheckpoint.class);
+        return Fixtures.checkpoint(context);
     }
 
     @AfterEach
