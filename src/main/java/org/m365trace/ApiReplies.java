@@ -29,6 +29,8 @@ public class ApiReplies {
     private int maxThrottledInARow = 20;
     private Clock clock = Clock.systemUTC();
     private TraceAuth auth;
+    /** With many tenants: the tenant named in every line. */
+    private String tenant;
     /** Throttled replies since the last reply that went through (across polls: an episode of throttling). */
     private final AtomicInteger throttledEpisode = new AtomicInteger();
     /** Details requests answered 404 since the last one that was answered. */
@@ -67,11 +69,11 @@ public class ApiReplies {
         }
         long wait = retryAfterMillis(exchange.getMessage().getHeader("Retry-After", String.class), inARow);
         if (throttledEpisode.incrementAndGet() == 1) {
-            LOG.info("window {}: HTTP {} (throttled), waiting {} ms before asking the same URL again; further throttled"
-                    + " replies are logged at DEBUG until one goes through", exchange.getProperty("traceWindow"), code, wait);
+            LOG.info("{}: HTTP {} (throttled), waiting {} ms before asking the same URL again; further throttled"
+                    + " replies are logged at DEBUG until one goes through", where(exchange), code, wait);
         } else {
-            LOG.debug("window {}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same URL again",
-                    exchange.getProperty("traceWindow"), code, inARow, wait);
+            LOG.debug("{}: HTTP {} (throttled {} in a row), waiting {} ms before asking the same URL again",
+                    where(exchange), code, inARow, wait);
         }
         return wait;
     }
@@ -93,7 +95,7 @@ public class ApiReplies {
     public void accepted(Exchange exchange) {
         int throttled = throttledEpisode.getAndSet(0);
         if (throttled > 1) {
-            LOG.info("window {}: the API answers again after {} throttled replies", exchange.getProperty("traceWindow"), throttled);
+            LOG.info("{}: the API answers again after {} throttled replies", where(exchange), throttled);
         }
         if (Boolean.TRUE.equals(exchange.getProperty("traceDetailsRequest", Boolean.class))) {
             detailsMissing.set(0);     // a run of details not found ends
@@ -116,10 +118,10 @@ public class ApiReplies {
     public void detailsNotFound(Exchange exchange) {
         String url = exchange.getProperty("traceRequestUrl", String.class);
         if (detailsMissing.getAndIncrement() == 0) {
-            LOG.warn("window {}: details not found (HTTP 404) for {}; the record is forwarded with \"events\": null;"
-                    + " further ones are logged at DEBUG until details are found again", exchange.getProperty("traceWindow"), url);
+            LOG.warn("{}: details not found (HTTP 404) for {}; the record is forwarded with \"events\": null;"
+                    + " further ones are logged at DEBUG until details are found again", where(exchange), url);
         } else {
-            LOG.debug("window {}: details not found (HTTP 404) for {}", exchange.getProperty("traceWindow"), url);
+            LOG.debug("{}: details not found (HTTP 404) for {}", where(exchange), url);
         }
         exchange.getMessage().setBody(null);
         replied(exchange);
@@ -160,6 +162,15 @@ public class ApiReplies {
 
     public void setMaxThrottledInARow(int maxThrottledInARow) {
         this.maxThrottledInARow = maxThrottledInARow;
+    }
+
+    /** {@code window <start>..<end>}, after the tenant's name when there is one. */
+    private String where(Exchange exchange) {
+        return (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + "window " + exchange.getProperty("traceWindow");
+    }
+
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
     }
 
     public void setAuth(TraceAuth auth) {

@@ -3,6 +3,7 @@ package org.m365trace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -25,27 +26,30 @@ public class Replay implements CamelContextAware {
     private Path stateDir;
     private CamelContext camelContext;
     private boolean range;
-    private int sources = 1;
-    /** A replay of a time range: every source (trace-poll, trace-poll-<tenant>) ended its one poll of the range. */
-    private NotifyBuilder polled;
-    private NotifyBuilder failedPoll;
+    private List<String> tenants = List.of();
+    /** A replay of a time range: per source (route trace-poll, or trace-poll-<tenant>), its first poll of the range ended. */
+    private final List<NotifyBuilder> polled = new ArrayList<>();
+    private final List<NotifyBuilder> failedPoll = new ArrayList<>();
     /** Dead letters written from here on were refused during this run. */
     private final long startedAt = System.currentTimeMillis();
 
     /** Watches the sources of a replay of a time range: created before they start, so no poll is missed. */
     public void watch() {
         if (range) {
-            polled = new NotifyBuilder(camelContext).fromRoute("trace-poll*").whenDone(sources).create();
-            failedPoll = new NotifyBuilder(camelContext).fromRoute("trace-poll*").whenFailed(1).create();
+            for (String tenant : tenants.isEmpty() ? List.of("") : tenants) {
+                String route = TraceTenants.pollRouteId(tenant);
+                polled.add(new NotifyBuilder(camelContext).fromRoute(route).whenDone(1).create());
+                failedPoll.add(new NotifyBuilder(camelContext).fromRoute(route).whenFailed(1).create());
+            }
         }
     }
 
     /** True while a source still reads the replayed range; fails when one could not read it (its error was logged). */
     public boolean reading() {
-        if (failedPoll.matches()) {
+        if (failedPoll.stream().anyMatch(NotifyBuilder::matches)) {
             throw new IllegalStateException("the source could not read the replayed range");
         }
-        return !polled.matches();
+        return !polled.stream().allMatch(NotifyBuilder::matches);
     }
 
     /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
@@ -133,7 +137,7 @@ public class Replay implements CamelContextAware {
 
     /** trace.tenants: one source per tenant. */
     public void setTenants(String tenants) {
-        this.sources = Math.max(1, TraceTenants.names(tenants).size());
+        this.tenants = TraceTenants.names(tenants);
     }
 
     @Override

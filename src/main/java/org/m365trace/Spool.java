@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -40,19 +42,30 @@ public class Spool {
     private int openCount;
     private long bytes = -1;
     private long sequence;
-    /** Lines appended lately (and those of the newest file at start): a window read again does not queue them twice. */
+    /** Lines of the newest file at start: a window read again after a crash does not queue them twice. */
     private final DigestSet recent = new DigestSet(RECENT_LINES);
+    /**
+     * Lines appended lately, per tenant: a window read again after a failure elsewhere does not queue them twice, however
+     * many records other tenants appended meanwhile.
+     */
+    private final Map<String, DigestSet> recentOf = new HashMap<>();
 
     /**
      * Appends one record (one line, no line break inside) to the queue. It is remembered as queued only once written
      * whole: a refused or failed append (spool full, disk full) leaves no trace, so the window read again queues it.
      */
-    public synchronized void append(String line) throws IOException {
+    public void append(String line) throws IOException {
+        append(line, "");
+    }
+
+    /** As {@link #append(String)}, for a record of {@code tenant} (empty or null without tenants). */
+    public synchronized void append(String line, String tenant) throws IOException {
         if (bytes < 0) {
             recover();
         }
         UUID digest = DigestSet.digest(line);
-        if (recent.contains(digest)) {
+        DigestSet lately = recentOf.computeIfAbsent(tenant == null ? "" : tenant, t -> new DigestSet(RECENT_LINES));
+        if (recent.contains(digest) || lately.contains(digest)) {
             return;     // queued already: the window is read again after a failure elsewhere, or after a crash
         }
         byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
@@ -80,7 +93,7 @@ public class Spool {
             throw new IOException("the " + sink + " spool cannot write " + openFile + " (" + e.getMessage()
                     + "); records wait in the API until it can", e);
         }
-        recent.add(digest);
+        lately.add(digest);
         bytes += data.length;
         if (++openCount >= batchSize) {
             seal();

@@ -91,17 +91,24 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
         }
         PropertiesComponent pc = camelContext.getPropertiesComponent();
         List<String> names = names(tenants);
+        Map<String, String> identities = new LinkedHashMap<>();
         for (String tenant : names.isEmpty() ? List.of("") : names) {
             String suffix = tenant.isEmpty() ? "" : "-" + tenant;
-            String pollRouteId = "trace-poll" + suffix;
-            Map<String, Object> values = new LinkedHashMap<>();
+            String pollRouteId = pollRouteId(tenant);
+            Map<String, String> values = new LinkedHashMap<>();
             for (String key : SOURCE_KEYS) {
-                values.put(parameter(key), setting(pc, tenant, key));
+                values.put(parameter(key), setting(pc, tenant, key, 0));
             }
             values.put("tenant", tenant);
-            check(values);
+            check(tenant, values);
+            String other = identities.put(identity(values), tenant);
+            if (other != null) {
+                throw new SettingException("trace.tenants: tenants " + other + " and " + tenant + " read the same API as the same"
+                        + " identity, so each would forward the other's rows; give each its own trace.tenant.<name>.tenantId"
+                        + " (or username, or base URL)");
+            }
             values.forEach((parameter, value) ->
-                    pc.addInitialProperty("camel.kamelet." + KAMELET + "." + pollRouteId + "." + parameter, (String) value));
+                    pc.addInitialProperty("camel.kamelet." + KAMELET + "." + pollRouteId + "." + parameter, value));
             Map<String, Object> parameters = new LinkedHashMap<>();
             parameters.put(TEMPLATE_ID, "trace-source");
             parameters.put("pollRouteId", pollRouteId);
@@ -110,31 +117,98 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
         return plan;
     }
 
-    /**
-     * Checks a source's settings before its Kamelet is created: the Kamelet checks them too, but its timer reads
-     * pollInterval before any of its beans exist, and a wrong one would end the start with Camel's binding error.
-     */
-    private void check(Map<String, Object> values) {
-        TraceSettings settings = new TraceSettings();
-        PropertyBindingSupport.build().withMandatory(false).withRemoveParameters(false).withPlaceholder(false).withReference(false)
-                .bind(camelContext, settings, new LinkedHashMap<>(values));
-        settings.validate();
+    /** The id of the Kamelet route that polls for {@code tenant} (empty: the only source). */
+    static String pollRouteId(String tenant) {
+        return tenant == null || tenant.isEmpty() ? "trace-poll" : "trace-poll-" + tenant;
     }
 
-    /** A tenant's value of a source key: its own, else the shared one; its state in a folder of its own. */
-    private static String setting(PropertiesComponent pc, String tenant, String key) {
-        if (!tenant.isEmpty()) {
-            Optional<String> own = pc.resolveProperty("trace.tenant." + tenant + "." + key)
-                    .or(() -> pc.resolveProperty("trace.tenant." + tenant + "." + parameter(key)));
-            if (own.isPresent()) {
-                return own.get();
+    /** Who a source reads as: two tenants alike here would read each other's trace. */
+    private static String identity(Map<String, String> v) {
+        boolean graph = "graph".equals(v.get("api"));
+        return String.join("|", v.get("api"), graph ? v.get("graphBaseUrl") : v.get("reportingBaseUrl"), v.get("auth"),
+                "basic".equals(v.get("auth")) ? v.get("username") : v.get("tenantId") + "|" + v.get("tokenUrl") + "|" + v.get("clientId"));
+    }
+
+    /**
+     * Checks a source's settings before its Kamelet is created, so that a wrong one stops the start with one line naming
+     * the setting and the tenant (the Kamelet checks them too, but its timer reads pollInterval before any of its beans
+     * exist, and its beans do not know that a value came from trace.tenant.*).
+     */
+    private void check(String tenant, Map<String, String> v) {
+        try {
+            TraceSettings settings = new TraceSettings();
+            PropertyBindingSupport.build().withMandatory(false).withRemoveParameters(false).withPlaceholder(false)
+                    .withReference(false).bind(camelContext, settings, new LinkedHashMap<>(v));
+            settings.setTenant(null);
+            settings.validate();
+            TraceWindows windows = new TraceWindows();
+            windows.setDelay(v.get("delay"));
+            windows.setOverlap(v.get("overlap"));
+            windows.setInitialLookback(v.get("initialLookback"));
+            windows.setMaxWindow(v.get("maxWindow"));
+            windows.setMaxLookback(v.get("maxLookback"));
+            new RequestBudget().setPeriod(v.get("graphBudgetPeriod"));
+            new ApiReplies().setMaxBackoff(v.get("graphMaxBackoff"));
+            TraceAuth auth = new TraceAuth();
+            auth.setConnectTimeout(v.get("connectTimeout"));
+            auth.setReadTimeout(v.get("readTimeout"));
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof SettingException s && !tenant.isEmpty()) {
+                    throw new SettingException("tenant " + tenant + ": " + s.getMessage() + " (set it as trace.tenant." + tenant
+                            + ".<key>, or for every tenant as trace.<key>)");
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A tenant's value of a source key: its own ({@code trace.tenant.<name>.<key>}), else the shared one, in which a
+     * reference to another source setting ({@code {{trace.tenantId}}} in {@code trace.tokenUrl}, say) means the tenant's
+     * value of it. A tenant's state lives in a folder of its own. A value whose placeholders cannot be resolved is an
+     * error, never taken for unset (the tenant would read as the shared identity).
+     */
+    private String setting(PropertiesComponent pc, String tenant, String key, int depth) {
+        String shared = "trace." + key;
+        if (tenant.isEmpty()) {
+            return pc.resolveProperty(shared).orElse("");
+        }
+        for (String own : List.of("trace.tenant." + tenant + "." + key, "trace.tenant." + tenant + "." + parameter(key))) {
+            Optional<String> value = pc.resolveProperty(own);
+            if (value.isPresent()) {
+                return value.get();
+            }
+            if (defined(pc, own)) {
+                throw new SettingException(own + ": a placeholder in its value cannot be resolved");
             }
         }
-        String shared = pc.resolveProperty("trace." + key).orElse("");
-        if (!tenant.isEmpty() && "stateDir".equals(key)) {
-            return Path.of(shared).resolve(tenant).toString();
+        String value = pc.resolveProperty(shared).orElse("");
+        String raw = pc.loadProperties(shared::equals).getProperty(shared);
+        if (raw != null && depth < 3 && raw.contains("{{trace.") && value.equals(resolve(pc, shared, raw))) {
+            // the shared value comes from a properties file and refers to other settings: the tenant's, not the shared
+            for (String other : SOURCE_KEYS) {
+                if (raw.contains("{{trace." + other + "}}")) {
+                    raw = raw.replace("{{trace." + other + "}}", setting(pc, tenant, other, depth + 1));
+                }
+            }
+            value = resolve(pc, shared, raw);
         }
-        return shared;
+        return "stateDir".equals(key) ? Path.of(value).resolve(tenant).toString() : value;
+    }
+
+    private String resolve(PropertiesComponent pc, String key, String value) {
+        try {
+            return camelContext.resolvePropertyPlaceholders(value);
+        } catch (RuntimeException e) {
+            throw new SettingException(key + ": a placeholder in its value cannot be resolved");
+        }
+    }
+
+    /** True when {@code key} is set at all: in a properties file, as a JVM system property or as an environment variable. */
+    private static boolean defined(PropertiesComponent pc, String key) {
+        return pc.loadProperties(key::equals).getProperty(key) != null || System.getProperty(key) != null
+                || System.getenv(key.toUpperCase(java.util.Locale.ROOT).replaceAll("[^A-Z0-9]", "_")) != null;
     }
 
     /** The tenant names as Camel's startup summary may show them. */

@@ -23,8 +23,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Two tenants in one process ({@code trace.tenants=a,b}), each against its own API: every record carries its tenant,
- * each tenant's rows arrive exactly once, each tenant keeps its own state, and while one tenant's API is down the
- * other's rows keep arriving.
+ * each tenant's rows arrive exactly once, each tenant keeps its own state, and while one tenant's API hangs or is down
+ * the other's rows keep arriving.
  */
 class TenantsIT {
 
@@ -47,6 +47,12 @@ class TenantsIT {
         Path out = tmp.resolve("out");
         try (LogLines logs = LogLines.capture(); Forwarder forwarder = Forwarder.start(p)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= 5 && of(out, "b").size() >= 5);
+
+            // b's API takes a request and never answers it: that holds b's poll only, a's records keep coming
+            b.failNext("hang");
+            await().atMost(Duration.ofSeconds(10)).until(() -> b.hungRequests() >= 1);
+            int aWhileHung = of(out, "a").size();
+            await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= aWhileHung + 10);
 
             // b's API goes away: a's records keep coming, and b's failure is logged with b's name
             b.stop();

@@ -91,6 +91,51 @@ class KameletAppIT {
         }
     }
 
+    @Test
+    void records_reach_an_http_endpoint_as_they_are() throws Exception {
+        SimulatedReportingService api = simulator();
+        List<String> bodies = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> methods = java.util.Collections.synchronizedList(new ArrayList<>());
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        receiver.createContext("/ingest", exchange -> {
+            methods.add(exchange.getRequestMethod() + " " + exchange.getRequestHeaders().getFirst("Content-Type"));
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        receiver.start();
+        Path route = tmp.resolve("traces.camel.yaml");
+        Files.writeString(route, """
+                - from:
+                    uri: "kamelet:m365-message-trace-source?api=reporting&auth=basic&username=app@contoso.com&password=RAW(app-p4ss)&reportingBaseUrl=%s&stateDir=%s&pollInterval=1s&delay=1s&overlap=30s&initialLookback=1m&maxWindow=20s&pageSize=7"
+                    steps:
+                      - to: "http://127.0.0.1:%d/ingest"
+                """.formatted(api.baseUrl(), tmp.resolve("state"), receiver.getAddress().getPort()), StandardCharsets.UTF_8);
+        try {
+            Process app = start(route, "http");
+            Set<String> expected = settled(api);
+            await().atMost(Duration.ofSeconds(20)).until(() -> posted(bodies).containsAll(expected));
+            stop(app);
+            // each record is POSTed as JSON, as the route's own request: none of the API request's headers go with it
+            assertTrue(methods.stream().allMatch(m -> m.startsWith("POST application/json")), methods.stream().distinct().toList().toString());
+            List<String> keys = posted(bodies);
+            assertEquals(keys.size(), new HashSet<>(keys).size(), "no row twice");
+        } finally {
+            receiver.stop(0);
+            api.stop();
+        }
+    }
+
+    private static List<String> posted(List<String> bodies) throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (String body : List.copyOf(bodies)) {
+            JsonNode r = MAPPER.readTree(body);
+            keys.add(r.path("messageTraceId").asText() + "|" + r.path("recipientAddress").asText() + "|" + r.path("status").asText());
+        }
+        return keys;
+    }
+
     /**
      * Stops the mail and waits until the app's checkpoint is past the late rows and status changes of the last
      * messages; then says what the app must have forwarded.
