@@ -10,6 +10,8 @@ import java.util.stream.Stream;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.builder.NotifyBuilder;
+import org.m365trace.sinks.Spool;
+import org.m365trace.source.TraceTenants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

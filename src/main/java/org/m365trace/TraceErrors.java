@@ -8,6 +8,8 @@ import java.util.Set;
 import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.http.base.HttpOperationFailedException;
+import org.m365trace.source.MalformedPageException;
+import org.m365trace.source.TraceAuth;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,7 +136,7 @@ public class TraceErrors {
     }
 
     /** An exception chain as one line, also when the JDK left it without any message (see withoutMessage). */
-    static String describe(Throwable e) {
+    public static String describe(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();

@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import org.m365trace.source.TraceAuth;
+import org.m365trace.source.TraceRecords;
+
 /**
  * Checks the settings once at startup (its {@code validate} is the bean's init method), so that a wrong or missing
  * setting stops the product with one line naming the property and what it expects. Also answers the status

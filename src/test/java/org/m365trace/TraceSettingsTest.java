@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.Test;
+import org.m365trace.source.TraceAuth;
 
 class TraceSettingsTest {
 

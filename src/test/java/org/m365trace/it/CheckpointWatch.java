@@ -11,8 +11,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 /**
  * Watches, every few milliseconds while a test runs, that the checkpoint never claims a window whose rows the file

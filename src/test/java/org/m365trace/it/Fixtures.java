@@ -10,8 +10,8 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 
 import org.apache.camel.CamelContext;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

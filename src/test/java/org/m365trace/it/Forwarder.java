@@ -5,8 +5,8 @@ import java.util.Properties;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.main.Main;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.TraceForwarder;
+import org.m365trace.state.TraceCheckpoint;
 
 /**
  * The real application in this JVM (its main class, route files and properties) with the given settings, as

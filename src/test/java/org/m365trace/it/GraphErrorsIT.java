@@ -12,8 +12,8 @@ import java.util.Properties;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 /** Graph onboarding errors (401 service principal missing, 403 no consent): the checkpoint stays, the process stays up,
  *  and once the tenant is fixed every row arrives once. */

@@ -13,8 +13,8 @@ import java.util.Random;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

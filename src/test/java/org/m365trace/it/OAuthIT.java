@@ -12,8 +12,8 @@ import java.util.Properties;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 /** OAuth2 client credentials against the simulator's token endpoint: one token cached for many calls, and
  *  renewed after a 401, with every row forwarded once. */

@@ -14,9 +14,9 @@ import java.util.Properties;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.m365trace.TraceCheckpoint;
-import org.m365trace.TraceRecords;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.source.TraceRecords;
+import org.m365trace.state.TraceCheckpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

@@ -15,9 +15,9 @@ import java.util.Set;
 import org.apache.camel.main.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.TraceForwarder;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 /** Stop and start again on the same trace.stateDir while mail keeps flowing: no gap and no duplicate, in every sink. */
 class RestartIT {

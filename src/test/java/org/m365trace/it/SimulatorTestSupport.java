@@ -6,9 +6,9 @@ import java.util.Properties;
 
 import org.apache.camel.test.main.junit5.CamelMainTestSupport;
 import org.junit.jupiter.api.AfterEach;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.TraceForwarder;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 /**
  * The real application (its main class, route files and properties) pointed at the API simulator and, where a test

@@ -16,8 +16,8 @@ import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.m365trace.TraceCheckpoint;
 import org.m365trace.demo.SimulatedReportingService;
+import org.m365trace.state.TraceCheckpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

@@ -1,0 +1,244 @@
+package org.m365trace.sinks;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.m365trace.Durations;
+import org.m365trace.SettingException;
+import org.m365trace.state.DigestSet;
+
+/**
+ * The durable queue of one sink: a folder of batch files under {@code trace.stateDir/spool/<sink>}. A record is
+ * accepted by the sink once its line is written here; records are appended to a hidden {@code .open-*} file,
+ * which is sealed (renamed to {@code <sequence>.ndjson}) when it holds {@code batchSize} records or is older than
+ * {@code batchTimeout}. The sink's delivery route consumes sealed files with Camel's file component, which deletes
+ * a file only when its delivery succeeded. Bounded: past {@code maxSize} bytes an append fails with a clear error,
+ * so the window is not committed and is read again later.
+ */
+public class Spool {
+
+    private static final int RECENT_LINES = 1000;
+
+    private Path dir;
+    private String sink = "sink";
+    private int batchSize = 500;
+    private Duration batchTimeout = Duration.ofSeconds(5);
+    private long maxSize = 1024L * 1024 * 1024;
+
+    private FileChannel open;
+    private Path openFile;
+    private long openedAt;
+    private int openCount;
+    private long bytes = -1;
+    private long sequence;
+    /** Lines of the newest file at start: a window read again after a crash does not queue them twice. */
+    private final DigestSet recent = new DigestSet(RECENT_LINES);
+    /**
+     * Lines appended lately, per tenant: a window read again after a failure elsewhere does not queue them twice, however
+     * many records other tenants appended meanwhile.
+     */
+    private final Map<String, DigestSet> recentOf = new HashMap<>();
+
+    /**
+     * Appends one record (one line, no line break inside) to the queue. It is remembered as queued only once written
+     * whole: a refused or failed append (spool full, disk full) leaves no trace, so the window read again queues it.
+     */
+    public void append(String line) throws IOException {
+        append(line, "");
+    }
+
+    /** As {@link #append(String)}, for a record of {@code tenant} (empty or null without tenants). */
+    public synchronized void append(String line, String tenant) throws IOException {
+        if (bytes < 0) {
+            recover();
+        }
+        UUID digest = DigestSet.digest(line);
+        DigestSet lately = recentOf.computeIfAbsent(tenant == null ? "" : tenant, t -> new DigestSet(RECENT_LINES));
+        if (recent.contains(digest) || lately.contains(digest)) {
+            return;     // queued already: the window is read again after a failure elsewhere, or after a crash
+        }
+        byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        if (bytes + data.length > maxSize) {
+            bytes = size();
+            if (bytes + data.length > maxSize) {
+                throw new IOException("the " + sink + " spool " + dir + " is full (" + maxSize / (1024 * 1024)
+                        + " MB, trace.spool.maxSize): the " + sink + " sink is not taking records; records wait in the API until it does");
+            }
+        }
+        if (open == null) {
+            openFile = dir.resolve(".open-" + nextName());
+            open = FileChannel.open(openFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            openedAt = System.nanoTime();
+            openCount = 0;
+        }
+        long before = open.position();
+        try {
+            ByteBuffer buffer = ByteBuffer.wrap(data);
+            while (buffer.hasRemaining()) {
+                open.write(buffer);
+            }
+        } catch (IOException e) {
+            cutBack(before);
+            throw new IOException("the " + sink + " spool cannot write " + openFile + " (" + e.getMessage()
+                    + "); records wait in the API until it can", e);
+        }
+        lately.add(digest);
+        bytes += data.length;
+        if (++openCount >= batchSize) {
+            seal();
+        }
+    }
+
+    /** After a failed write: the open batch ends at its last whole line, or is sealed at the next start if it cannot. */
+    private void cutBack(long size) {
+        try {
+            open.truncate(size);
+            open.position(size);
+        } catch (IOException e) {
+            // nothing more goes into this file: its whole lines are handed to delivery without the half one, now if
+            // the disk lets us, else by recover() at the next start
+            try {
+                open.close();
+                TraceFiles.dropCutLastLine(openFile);
+                handOver(openFile);
+            } catch (IOException ignored) {
+                // still failing: left for recover()
+            }
+            open = null;
+        }
+    }
+
+    /** Hands the open batch to the delivery route. */
+    public synchronized void seal() throws IOException {
+        if (open == null) {
+            return;
+        }
+        open.close();
+        open = null;
+        handOver(openFile);
+    }
+
+    /** Renames an open batch to its sealed name, where the delivery route finds it. */
+    private void handOver(Path openBatch) throws IOException {
+        Files.move(openBatch, dir.resolve(openBatch.getFileName().toString().substring(".open-".length())), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Seals the open batch once it is older than {@code batchTimeout}; called every second by the sink's route. */
+    public synchronized void sealIfDue() throws IOException {
+        if (bytes < 0) {
+            recover();     // the first tick after start: what a previous run left open is delivered now
+        }
+        if (open != null && System.nanoTime() - openedAt >= batchTimeout.toNanos()) {
+            seal();
+        }
+    }
+
+    /** Records waiting in the queue (sealed and open), for metrics and tests. */
+    public synchronized long pendingRecords() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        long n = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.ndjson")) {
+            for (Path f : files) {
+                try (Stream<String> lines = Files.lines(f)) {
+                    n += lines.count();
+                } catch (NoSuchFileException delivered) {
+                    // delivered (and deleted) while counting
+                } catch (UncheckedIOException e) {
+                    if (!(e.getCause() instanceof NoSuchFileException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Seals what a previous run left open: its records were accepted and must be delivered. Runs at the first append or
+     * seal tick, that is once the routes run and so once this process holds the lock of {@code trace.stateDir} (not
+     * as the bean's init method: route files, and so beans, are loaded in no fixed order, and a second process on
+     * the same state must not touch the running one's open batch before its lock check stops it).
+     */
+    public synchronized void recover() throws IOException {
+        if (open != null) {
+            return;
+        }
+        Files.createDirectories(dir);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, ".open-*")) {
+            for (Path f : files) {
+                TraceFiles.dropCutLastLine(f);     // a write cut short by a crash or a full disk
+                handOver(f);
+            }
+        }
+        // the record in flight at a crash may be in the newest batch already
+        try (Stream<Path> files = Files.list(dir)) {
+            var newest = files.filter(f -> f.getFileName().toString().endsWith(".ndjson")).max(Path::compareTo);
+            if (newest.isPresent()) {
+                try (Stream<String> lines = Files.lines(newest.get(), StandardCharsets.UTF_8)) {
+                    lines.forEach(recent::add);
+                }
+            }
+        }
+        bytes = size();
+    }
+
+    private long size() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.collect(Collectors.summingLong(f -> f.toFile().length()));
+        }
+    }
+
+    /** Names sort in append order, also across restarts: start time in ms, then a counter. */
+    private String nextName() {
+        return String.format("%013d-%06d.ndjson", System.currentTimeMillis(), sequence++ % 1_000_000);
+    }
+
+    /** Turns a batch file of JSON lines into a JSON array: {@code [rec,rec,...]}. */
+    public static String asJsonArray(String ndjson) {
+        return ndjson.lines().filter(l -> !l.isBlank()).collect(Collectors.joining(",", "[", "]"));
+    }
+
+    public void setDir(String dir) {
+        this.dir = Path.of(dir);
+    }
+
+    public void setSink(String sink) {
+        this.sink = sink;
+    }
+
+    public void setBatchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new SettingException("trace.http.batchSize", "a number of records of 1 or more", String.valueOf(batchSize));
+        }
+        this.batchSize = batchSize;
+    }
+
+    public void setBatchTimeout(String batchTimeout) {
+        this.batchTimeout = Durations.parse("trace.http.batchTimeout", batchTimeout);
+    }
+
+    public void setMaxSize(String maxSizeMb) {
+        try {
+            this.maxSize = Long.parseLong(maxSizeMb.trim()) * 1024 * 1024;
+        } catch (NumberFormatException e) {
+            throw new SettingException("trace.spool.maxSize", "a size in MB", maxSizeMb);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package org.m365trace.sinks;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.m365trace.state.DigestSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The file sink's delivery: appends each record of a spool batch as one line to {@code trace-<received date>.ndjson}
+ * in {@code trace.file.dir}.
+ * <p>
+ * It does what Camel's file producer (append mode) cannot promise after a fault:
+ * <ul>
+ * <li>a write that fails part-way (disk full) is cut back, so a file never holds half a line;</li>
+ * <li>at start, a last line cut short by a crash is removed (its record is delivered again);</li>
+ * <li>a batch delivered again (after a failure part-way, or a crash before its spool file was deleted) does not
+ * write its records twice: the lines written lately, and at start the last lines of the newest files, are
+ * remembered and an identical line is skipped.</li>
+ * </ul>
+ * Files stay open between records (a few at most, one per received date) instead of being opened per record.
+ */
+public class TraceFiles {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TraceFiles.class);
+    private static final int REMEMBERED_LINES = 1000;          // per file at start; more than a spool batch
+    private static final int REMEMBERED_FILES = 3;
+    private static final int TAIL_BYTES = 1 << 20;
+    private static final int OPEN_FILES = 4;
+
+    private static final String RECEIVED = "\"received\":\"";
+
+    private Path dir;
+    /** recover() ran: it runs at the first batch, once this process holds the lock of trace.stateDir. */
+    private boolean recovered;
+    private final DigestSet written = new DigestSet(REMEMBERED_LINES * REMEMBERED_FILES);
+    private final Map<Path, FileChannel> open = new LinkedHashMap<>(8, 0.75f, true);
+
+    public void setDir(String dir) {
+        this.dir = Path.of(dir);
+    }
+
+    /**
+     * Repairs what a crash left and remembers the newest lines. Runs before the first batch is written, so once this
+     * process holds the lock of trace.stateDir (a second process must not cut the running one's line short).
+     */
+    public synchronized void recover() throws IOException {
+        if (Files.isDirectory(dir)) {
+            repairAndRemember();
+        }
+        recovered = true;
+    }
+
+    private void repairAndRemember() throws IOException {
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(dir, "trace-*.ndjson")) {
+            for (Path f : all) {
+                dropCutLastLine(f);
+                files.add(f);
+            }
+        }
+        files.sort(Comparator.comparing((Path f) -> f.toFile().lastModified()).reversed());
+        for (Path f : files.subList(0, Math.min(REMEMBERED_FILES, files.size()))) {
+            rememberTail(f);
+        }
+    }
+
+    /** Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. */
+    public synchronized void appendBatch(String ndjson) throws IOException {
+        if (!recovered) {
+            recover();
+        }
+        int skipped = 0;
+        Set<FileChannel> touched = new HashSet<>();
+        for (String line : ndjson.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            if (written.contains(DigestSet.digest(line))) {
+                skipped++;
+                continue;
+            }
+            touched.add(append(line, receivedDate(line)));
+            written.add(line);
+        }
+        // on disk before the batch leaves the spool: a power cut after its deletion must not take the lines with it
+        for (FileChannel ch : touched) {
+            if (ch.isOpen()) {
+                ch.force(false);
+            }
+        }
+        if (skipped > 0) {
+            LOG.info("file sink: {} records of a batch delivered again were in the files already, not written twice", skipped);
+        }
+    }
+
+    /** Appends one line to the file of its date; returns the file's channel. */
+    private FileChannel append(String json, String date) throws IOException {
+        Path file = dir.resolve("trace-" + date + ".ndjson");
+        FileChannel ch = channel(file);
+        long before = ch.size();
+        ByteBuffer data = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
+        try {
+            while (data.hasRemaining()) {
+                ch.write(data);
+            }
+        } catch (IOException e) {
+            cutBack(file, ch, before);
+            throw new IOException("the file sink cannot write " + file + " (" + e.getMessage() + "); the records wait in its spool", e);
+        }
+        return ch;
+    }
+
+    /** The yyyy-MM-dd of the record's received field (the JSON as this product writes it). */
+    static String receivedDate(String json) {
+        int at = json.indexOf(RECEIVED);
+        if (at < 0 || json.length() < at + RECEIVED.length() + 10) {
+            return "unknown";
+        }
+        return json.substring(at + RECEIVED.length(), at + RECEIVED.length() + 10);
+    }
+
+    /** Closes the open files. */
+    public synchronized void close() {
+        for (FileChannel ch : open.values()) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                LOG.warn("file sink: closing a file failed: {}", e.getMessage());
+            }
+        }
+        open.clear();
+    }
+
+    private FileChannel channel(Path file) throws IOException {
+        FileChannel ch = open.get(file);
+        if (ch != null && ch.isOpen()) {
+            return ch;
+        }
+        try {
+            Files.createDirectories(dir);
+            if (Files.isRegularFile(file)) {
+                dropCutLastLine(file);     // a failed append that could not be cut back at once
+            }
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new IOException("the file sink cannot open " + file + " (" + e + "); the records wait in its spool", e);
+        }
+        open.put(file, ch);
+        if (open.size() > OPEN_FILES) {
+            var eldest = open.entrySet().iterator();
+            eldest.next().getValue().close();
+            eldest.remove();
+        }
+        return ch;
+    }
+
+    /** Cuts a failed append off and lets the file go: the next attempt opens the path again (a disk remounted, a
+     *  file removed or replaced meanwhile). */
+    private void cutBack(Path file, FileChannel ch, long size) {
+        open.remove(file);
+        try (ch) {
+            ch.truncate(size);
+        } catch (IOException e) {
+            // the next start removes the cut line
+            LOG.warn("file sink: cannot cut {} back to its last whole line now: {}", file, e.getMessage());
+        }
+    }
+
+    /** Removes a last line without its line break (a write cut short), so the next line starts on a line of its own. */
+    static void dropCutLastLine(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            byte[] tail = readTail(ch, size);
+            int keep = tail.length;
+            while (keep > 0 && tail[keep - 1] != '\n') {
+                keep--;
+            }
+            if (keep < tail.length) {
+                long newSize = size - (tail.length - keep);
+                if (keep == 0 && size > tail.length) {
+                    throw new IOException(file + " ends with a line longer than " + TAIL_BYTES + " bytes: not a trace file");
+                }
+                LOG.warn("removed the unfinished last line of {} (a crash or a failed write); its record is written again", file);
+                ch.truncate(newSize);
+            }
+        }
+    }
+
+    private void rememberTail(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            String[] lines = new String(readTail(ch, ch.size()), StandardCharsets.UTF_8).split("\n");
+            // the first piece is a partial line when the tail starts mid-file: skip it then
+            int from = Math.max(ch.size() > TAIL_BYTES ? 1 : 0, lines.length - REMEMBERED_LINES);
+            for (int i = from; i < lines.length; i++) {
+                if (!lines[i].isEmpty()) {
+                    written.add(lines[i]);
+                }
+            }
+        }
+    }
+
+    private static byte[] readTail(FileChannel ch, long size) throws IOException {
+        int n = (int) Math.min(size, TAIL_BYTES);
+        ByteBuffer buf = ByteBuffer.allocate(n);
+        while (buf.hasRemaining() && ch.read(buf, size - n + buf.position()) >= 0) {
+            // read until full
+        }
+        return buf.array();
+    }
+}

@@ -1,0 +1,184 @@
+package org.m365trace.source;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Streams the rows of one API page as normalized records, one at a time, whatever the reply shape:
+ * RWS verbose ({@code {"d":{"results":[...],"__next":...}}}), RWS/Graph light ({@code {"value":[...],
+ * "odata.nextLink"|"@odata.nextLink":...}}). The next link is known once every row has been read.
+ * <p>
+ * Each element is a record ({@code Map}) or, for a row that is a JSON object but cannot become a record, an
+ * {@link UnusableRow}; a page that is not well-formed JSON of either shape fails with {@link MalformedPageException}.
+ */
+public final class TracePage implements Iterator<Object>, Closeable {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+    private final JsonParser parser;
+    private final String api;
+    private final String tenant;
+    private final URI requestUri;
+    private String nextLink;
+    private boolean inArray;
+    private boolean sawArray;
+    private boolean done;
+    private int rows;
+    private boolean failed;
+
+    public TracePage(InputStream body, String api, String requestUri) {
+        this(body, api, requestUri, null);
+    }
+
+    /** As above, each record with {@code "tenant": tenant} when a tenant is named (many tenants in one process). */
+    public TracePage(InputStream body, String api, String requestUri, String tenant) {
+        this.api = api;
+        this.tenant = tenant == null || tenant.isBlank() ? null : tenant.trim();
+        this.requestUri = URI.create(requestUri);
+        try {
+            this.parser = FACTORY.createParser(body);
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new MalformedPageException("the page is not a JSON object");
+            }
+        } catch (IOException e) {
+            throw new MalformedPageException("the page is not valid JSON: " + firstLine(e), e);
+        }
+    }
+
+    /** The next page to read, absolute (a relative link is resolved against the request), or null on the last page. */
+    public String getNextLink() {
+        if (!done) {
+            throw new IllegalStateException("read every row before asking for the next link");
+        }
+        return nextLink == null || nextLink.isBlank() ? null : requestUri.resolve(nextLink).toString();
+    }
+
+    public int getRows() {
+        return rows;
+    }
+
+    @Override
+    public boolean hasNext() {
+        if (failed) {
+            return false; // reported once; the splitter may ask again while it cleans up
+        }
+        try {
+            return advance();
+        } catch (IOException e) {
+            failed = true;
+            throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+        } catch (MalformedPageException e) {
+            failed = true;
+            throw e;
+        }
+    }
+
+    /** The next record ({@code Map<String, Object>}) or {@link UnusableRow}. */
+    @Override
+    public Object next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        JsonNode row;
+        try {
+            row = MAPPER.readTree(parser);
+            rows++;
+        } catch (IOException e) {
+            failed = true;
+            throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+        }
+        try {
+            Map<String, Object> record = TraceRecords.normalize(row, api);
+            if (tenant != null) {
+                record.put("tenant", tenant);
+            }
+            return record;
+        } catch (MalformedPageException e) {
+            return UnusableRow.of(row, e.getMessage());
+        }
+    }
+
+    /** Moves to the start of the next row; returns false (and finishes the document) when there is none. */
+    private boolean advance() throws IOException {
+        if (done) {
+            return false;
+        }
+        if (inArray) {
+            JsonToken t = parser.currentToken() == JsonToken.START_OBJECT ? JsonToken.START_OBJECT : parser.nextToken();
+            if (t == JsonToken.START_OBJECT) {
+                return true;
+            }
+            if (t != JsonToken.END_ARRAY) {
+                throw new MalformedPageException("a row of the page is not a JSON object");
+            }
+            inArray = false;
+        }
+        // walk the object fields until the rows array or the end of the document
+        JsonToken t;
+        while ((t = parser.nextToken()) != null) {
+            if (t == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                switch (name) {
+                    case "d" -> {
+                        if (value != JsonToken.START_OBJECT) {
+                            parser.skipChildren();
+                        }
+                    }
+                    case "results", "value" -> {
+                        if (value == JsonToken.START_ARRAY) {
+                            inArray = true;
+                            sawArray = true;
+                            JsonToken first = parser.nextToken();
+                            if (first == JsonToken.START_OBJECT) {
+                                return true;
+                            }
+                            if (first != JsonToken.END_ARRAY) {
+                                throw new MalformedPageException("a row of the page is not a JSON object");
+                            }
+                            inArray = false;
+                        } else {
+                            parser.skipChildren();
+                        }
+                    }
+                    case "__next", "odata.nextLink", "@odata.nextLink" -> nextLink = value == JsonToken.VALUE_STRING ? parser.getText() : null;
+                    case "error" -> throw new MalformedPageException("the page is an error reply: " + MAPPER.readTree(parser));
+                    default -> parser.skipChildren();
+                }
+            }
+        }
+        done = true;
+        close();
+        if (!sawArray) {
+            throw new MalformedPageException("the page has neither d.results nor value");
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        try {
+            parser.close();
+        } catch (IOException ignored) {
+            // nothing was written
+        }
+    }
+
+    private static String firstLine(Exception e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

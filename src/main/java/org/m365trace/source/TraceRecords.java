@@ -1,0 +1,122 @@
+package org.m365trace.source;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Maps one row of either message-trace API to the contract's record (docs/contract.md, "Records").
+ * Stateless; every method is a pure function.
+ */
+public final class TraceRecords {
+
+    public static final String REPORTING = "reporting";
+    public static final String GRAPH = "graph";
+
+    private static final Pattern MS_DATE = Pattern.compile("^/Date\\((-?\\d+)([+-]\\d{4})?\\)/$");
+    private static final DateTimeFormatter ISO_OPTIONAL_ZONE = new DateTimeFormatterBuilder()
+            .append(DateTimeFormatter.ISO_LOCAL_DATE_TIME)
+            .optionalStart().appendOffsetId().optionalEnd()
+            .toFormatter(Locale.ROOT);
+    private static final DateTimeFormatter ISO_MILLIS = new DateTimeFormatterBuilder()
+            .appendPattern("uuuu-MM-dd'T'HH:mm:ss")
+            .appendFraction(ChronoField.MILLI_OF_SECOND, 3, 3, true)
+            .appendLiteral('Z')
+            .toFormatter(Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    private static final Map<String, String> STATUSES = Map.of(
+            "delivered", "Delivered", "pending", "Pending", "expanded", "Expanded", "failed", "Failed",
+            "filteredasspam", "FilteredAsSpam", "quarantined", "Quarantined", "gettingstatus", "GettingStatus",
+            "none", "None");
+
+    private TraceRecords() {
+    }
+
+    /** The normalized record of one API row, fields in contract order. */
+    public static Map<String, Object> normalize(JsonNode row, String api) {
+        boolean rws = REPORTING.equals(api);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("messageTraceId", text(row, rws ? "MessageTraceId" : "id"));
+        r.put("messageId", text(row, rws ? "MessageId" : "messageId"));
+        String received = text(row, rws ? "Received" : "receivedDateTime");
+        r.put("received", received == null ? null : formatInstant(parseDate(received)));
+        r.put("senderAddress", text(row, rws ? "SenderAddress" : "senderAddress"));
+        r.put("recipientAddress", text(row, rws ? "RecipientAddress" : "recipientAddress"));
+        JsonNode subject = row.get(rws ? "Subject" : "subject");
+        r.put("subject", subject == null || subject.isNull() ? null : subject.asText());
+        r.put("status", status(text(row, rws ? "Status" : "status")));
+        JsonNode size = row.get(rws ? "Size" : "size");
+        r.put("size", size == null || size.isNull() || !size.canConvertToLong() ? null : size.asLong());
+        r.put("fromIP", text(row, rws ? "FromIP" : "fromIP"));
+        r.put("toIP", text(row, rws ? "ToIP" : "toIP"));
+        if (rws) {
+            r.put("organization", text(row, "Organization"));
+        }
+        r.put("api", rws ? REPORTING : GRAPH);
+        if (r.get("messageTraceId") == null || r.get("recipientAddress") == null || r.get("received") == null) {
+            throw new MalformedPageException("a row has no trace id, recipient or received date: "
+                    + r.get("messageTraceId") + " / " + r.get("recipientAddress"));
+        }
+        return r;
+    }
+
+    /** A text value, or null when absent, JSON null or empty (the contract never writes "" or "null"). */
+    static String text(JsonNode row, String field) {
+        JsonNode v = row.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        String s = v.asText();
+        return s.isEmpty() ? null : s;
+    }
+
+    /** PascalCase status of the admin guide, compared case-insensitively; unknown values pass with a capital. */
+    public static String status(String raw) {
+        if (raw == null) {
+            return null;
+        }
+        String known = STATUSES.get(raw.toLowerCase(Locale.ROOT));
+        if (known != null) {
+            return known;
+        }
+        return Character.toUpperCase(raw.charAt(0)) + raw.substring(1);
+    }
+
+    /** Parses {@code /Date(ms)/}, {@code /Date(ms+0000)/} and ISO-8601 with 0-7 fractional digits, zone optional (UTC). */
+    public static Instant parseDate(String value) {
+        Matcher m = MS_DATE.matcher(value);
+        if (m.matches()) {
+            // OData v2: the offset only annotates the local time; the milliseconds are already UTC
+            return Instant.ofEpochMilli(Long.parseLong(m.group(1)));
+        }
+        try {
+            var parsed = ISO_OPTIONAL_ZONE.parseBest(value, OffsetDateTime::from, LocalDateTime::from);
+            return parsed instanceof OffsetDateTime o ? o.toInstant() : ((LocalDateTime) parsed).toInstant(ZoneOffset.UTC);
+        } catch (DateTimeParseException e) {
+            throw new MalformedPageException("unreadable date '" + value + "'");
+        }
+    }
+
+    /** ISO-8601 UTC with milliseconds and Z: {@code 2022-07-28T15:09:56.164Z}. */
+    public static String formatInstant(Instant instant) {
+        return ISO_MILLIS.format(instant.truncatedTo(ChronoUnit.MILLIS));
+    }
+
+    /** The dedupe key: one record per (messageTraceId, recipientAddress, status), the same for both APIs. */
+    public static String key(Map<String, Object> record) {
+        return record.get("messageTraceId") + "|" + record.get("recipientAddress") + "|" + record.get("status");
+    }
+}

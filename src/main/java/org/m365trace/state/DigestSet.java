@@ -1,0 +1,112 @@
+package org.m365trace.state;
+
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/**
+ * A set of at most {@code capacity} digests that forgets the oldest one when full: a ring of the digests in the
+ * order they came, and an open-addressing table of ring positions (linear probing, backward-shift removal).
+ */
+public final class DigestSet {
+    private final long[] hi;
+    private final long[] lo;
+    private final boolean[] live;
+    private final int[] table;                // ring position + 1; 0 is an empty bucket
+    private final int mask;
+    private int next;                         // the ring position the next digest takes
+    private int size;
+
+    public DigestSet(int capacity) {
+        hi = new long[capacity];
+        lo = new long[capacity];
+        live = new boolean[capacity];
+        int buckets = Integer.highestOneBit(Math.max(capacity, 2) * 2 - 1) << 1;
+        table = new int[buckets];
+        mask = buckets - 1;
+    }
+
+    /** 128 bits of MD5 (a name-based UUID): a collision among even billions of keys is not to be expected. */
+    public static UUID digest(String key) {
+        return UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Adds the digest of {@code text}; false when it is already held. */
+    public boolean add(String text) {
+        return add(digest(text));
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public boolean contains(UUID d) {
+        return find(d) >= 0;
+    }
+
+    public boolean add(UUID d) {
+        if (find(d) >= 0) {
+            return false;
+        }
+        if (live[next]) {
+            removeBucket(find(hi[next], lo[next]));  // at the bound: forget the oldest
+            size--;
+        }
+        hi[next] = d.getMostSignificantBits();
+        lo[next] = d.getLeastSignificantBits();
+        live[next] = true;
+        int b = home(hi[next], lo[next]);
+        while (table[b] != 0) {
+            b = (b + 1) & mask;
+        }
+        table[b] = next + 1;
+        next = (next + 1) % hi.length;
+        size++;
+        return true;
+    }
+
+    public boolean remove(UUID d) {
+        int b = find(d);
+        if (b < 0) {
+            return false;
+        }
+        removeBucket(b);
+        size--;
+        return true;
+    }
+
+    private int find(UUID d) {
+        return find(d.getMostSignificantBits(), d.getLeastSignificantBits());
+    }
+
+    private int find(long h, long l) {
+        for (int b = home(h, l); table[b] != 0; b = (b + 1) & mask) {
+            int p = table[b] - 1;
+            if (hi[p] == h && lo[p] == l) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    /** Empties bucket {@code b} and shifts later entries of its probe run back, so every lookup still finds them. */
+    private void removeBucket(int b) {
+        live[table[b] - 1] = false;
+        table[b] = 0;
+        int gap = b;
+        for (int j = (b + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
+            int p = table[j] - 1;
+            int h = home(hi[p], lo[p]);
+            // move j into the gap unless its home lies cyclically in (gap, j]
+            boolean stays = gap <= j ? (gap < h && h <= j) : (gap < h || h <= j);
+            if (!stays) {
+                table[gap] = table[j];
+                table[j] = 0;
+                gap = j;
+            }
+        }
+    }
+
+    private int home(long h, long l) {
+        return (int) (h ^ (h >>> 32) ^ l) & mask;
+    }
+}

@@ -1,0 +1,213 @@
+package org.m365trace.state;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+import org.apache.camel.spi.IdempotentRepository;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dedupe store of the idempotent consumer: the newest {@code cacheSize} keys, answered from memory and kept in
+ * the text file {@code seen.dat}, one key a line, appended as keys are added.
+ * <p>
+ * Crash-safe: a key line is written in one append, and a line cut short by a crash (no line break) is dropped at
+ * start, so its record is simply delivered again. When the file holds twice {@code cacheSize} keys it is compacted
+ * to the newest {@code cacheSize}: written to {@code seen.dat.tmp}, forced to disk and renamed over the old file,
+ * so a crash leaves either the old or the new file, never a cut one.
+ * <p>
+ * Bounded: memory holds a 128-bit digest of each key (about 24 bytes a key, 12 MB for 500 000), not the key text;
+ * the oldest key is forgotten when a new one comes in at the bound. Camel's {@code FileIdempotentRepository} is not
+ * used because it reads the whole file into memory and rewrites it in place when trimming.
+ */
+public class TraceSeenRepository extends ServiceSupport implements IdempotentRepository {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TraceSeenRepository.class);
+    private static final String REMOVED = "-";
+
+    private Path file;
+    private int cacheSize = 500_000;
+
+    /** A replay run: every record passes and no key is stored (the run sends what the sinks already have). */
+    private boolean bypass;
+
+    private DigestSet keys;
+    private Writer log;
+    private long logLines;
+
+    public void setFileStore(String fileStore) {
+        this.file = Path.of(fileStore);
+    }
+
+    public void setCacheSize(int cacheSize) {
+        this.cacheSize = cacheSize;
+    }
+
+    /** Non-empty in a replay run of a time range: see {@link #bypass}. */
+    public void setReplayFrom(String replayFrom) {
+        this.bypass = replayFrom != null && !replayFrom.isBlank();
+    }
+
+    @Override
+    protected synchronized void doStart() throws Exception {
+        keys = new DigestSet(cacheSize);
+        if (bypass) {
+            return;
+        }
+        logLines = 0;
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.deleteIfExists(tmpFile());          // a compaction a crash interrupted: seen.dat is still whole
+        if (Files.exists(file)) {
+            dropCutLastLine();
+            try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    logLines++;
+                    if (line.startsWith(REMOVED)) {
+                        keys.remove(DigestSet.digest(line.substring(1)));
+                    } else if (!line.isEmpty()) {
+                        keys.add(DigestSet.digest(line));
+                    }
+                }
+            }
+        }
+        openLog();
+        LOG.debug("dedupe store {}: {} keys", file, keys.size());
+    }
+
+    @Override
+    protected synchronized void doStop() throws Exception {
+        if (log != null) {
+            log.close();
+            log = null;
+        }
+    }
+
+    @Override
+    public synchronized boolean contains(String key) {
+        return !bypass && keys.contains(DigestSet.digest(key));
+    }
+
+    @Override
+    public synchronized boolean add(String key) {
+        if (bypass) {
+            return true;
+        }
+        if (!keys.add(DigestSet.digest(key))) {
+            return false;
+        }
+        append(key);
+        return true;
+    }
+
+    @Override
+    public synchronized boolean remove(String key) {
+        if (bypass) {
+            return true;
+        }
+        if (!keys.remove(DigestSet.digest(key))) {
+            return false;
+        }
+        append(REMOVED + key);
+        return true;
+    }
+
+    @Override
+    public boolean confirm(String key) {
+        return true;
+    }
+
+    @Override
+    public synchronized void clear() {
+        keys = new DigestSet(cacheSize);
+        try {
+            log.close();
+            Files.deleteIfExists(file);
+            logLines = 0;
+            openLog();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clear the dedupe store " + file, e);
+        }
+    }
+
+    /** Keys held in memory. */
+    public synchronized int size() {
+        return keys.size();
+    }
+
+    private void append(String line) {
+        try {
+            log.write(line + "\n");
+            log.flush();                          // in the OS before the record counts as delivered
+            if (++logLines >= 2L * cacheSize) {
+                compact();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the dedupe store " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Keeps the newest {@code cacheSize} lines: write-then-rename, so a crash never leaves a cut file. */
+    private void compact() throws IOException {
+        log.close();
+        long skip = logLines - cacheSize;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                Writer out = Files.newBufferedWriter(tmpFile(), StandardCharsets.UTF_8)) {
+            long n = 0;
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (n++ >= skip) {
+                    out.write(line);
+                    out.write('\n');
+                }
+            }
+        }
+        try (FileChannel ch = FileChannel.open(tmpFile(), StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmpFile(), file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        logLines = cacheSize;
+        openLog();
+    }
+
+    /** A crash can cut the last line short; it was never acknowledged, so it is dropped. */
+    private void dropCutLastLine() throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long end = ch.size();
+            ByteBuffer one = ByteBuffer.allocate(1);
+            long keep = end;
+            while (keep > 0) {
+                one.clear();
+                ch.read(one, keep - 1);
+                if (one.get(0) == '\n') {
+                    break;
+                }
+                keep--;
+            }
+            if (keep < end) {
+                LOG.warn("dedupe store {}: dropped a key line cut short by a crash; its record is delivered again", file);
+                ch.truncate(keep);
+            }
+        }
+    }
+
+    private void openLog() throws IOException {
+        log = new BufferedWriter(new OutputStreamWriter(
+                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+    }
+
+    private Path tmpFile() {
+        return file.resolveSibling(file.getFileName() + ".tmp");
+    }
+
+}

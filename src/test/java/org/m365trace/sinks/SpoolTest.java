@@ -1,0 +1,174 @@
+package org.m365trace.sinks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.m365trace.SettingException;
+
+class SpoolTest {
+
+    @TempDir
+    Path dir;
+
+    private Spool spool(int batchSize, String batchTimeout) {
+        Spool s = new Spool();
+        s.setDir(dir.toString());
+        s.setSink("http");
+        s.setBatchSize(batchSize);
+        s.setBatchTimeout(batchTimeout);
+        return s;
+    }
+
+    private List<Path> sealed() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".ndjson"))
+                    .filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+    }
+
+    private static List<String> lines(List<Path> files) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (Path f : files) {
+            lines.addAll(Files.readAllLines(f, StandardCharsets.UTF_8));
+        }
+        return lines;
+    }
+
+    private List<Path> open() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(".open-")).toList();
+        }
+    }
+
+    @Test
+    void sealsAFullBatchAndKeepsTheRestOpen() throws IOException {
+        Spool s = spool(2, "1h");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        s.append("{\"n\":3}");
+        List<Path> sealed = sealed();
+        assertEquals(1, sealed.size(), "one sealed batch: " + sealed);
+        assertEquals(List.of("{\"n\":1}", "{\"n\":2}"), Files.readAllLines(sealed.get(0), StandardCharsets.UTF_8));
+        List<Path> open = open();
+        assertEquals(1, open.size());
+        assertEquals(List.of("{\"n\":3}"), Files.readAllLines(open.get(0), StandardCharsets.UTF_8));
+        assertEquals(3, s.pendingRecords());
+
+        s.seal();
+        assertTrue(open().isEmpty());
+        List<Path> after = sealed();
+        assertEquals(2, after.size());
+        assertEquals(List.of("{\"n\":3}"), Files.readAllLines(after.get(1), StandardCharsets.UTF_8), "names sort in append order");
+        assertEquals(3, s.pendingRecords());
+    }
+
+    @Test
+    void sealWithNothingOpenDoesNothing() throws IOException {
+        Spool s = spool(2, "1h");
+        s.seal();
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        s.seal();
+        assertEquals(1, sealed().size());
+        assertTrue(open().isEmpty());
+    }
+
+    @Test
+    void recoversALeftoverOpenFileOnFirstAppend() throws IOException {
+        Files.writeString(dir.resolve(".open-x.ndjson"), "{\"old\":1}\n", StandardCharsets.UTF_8);
+        Spool s = spool(10, "1h");
+        s.append("{\"new\":1}");
+        assertTrue(Files.exists(dir.resolve("x.ndjson")), "the leftover is sealed");
+        assertFalse(Files.exists(dir.resolve(".open-x.ndjson")));
+        assertEquals(List.of("{\"old\":1}"), Files.readAllLines(dir.resolve("x.ndjson"), StandardCharsets.UTF_8));
+        assertEquals(1, open().size(), "the new record is in a new open file");
+    }
+
+    @Test
+    void sealIfDueSealsAfterTheTimeout() throws IOException {
+        Spool s = spool(100, "0s");
+        s.append("{\"n\":1}");
+        assertEquals(1, open().size());
+        s.sealIfDue();
+        assertTrue(open().isEmpty());
+        assertEquals(1, sealed().size());
+    }
+
+    @Test
+    void sealIfDueWaitsForTheTimeout() throws IOException {
+        Spool s = spool(100, "1h");
+        s.append("{\"n\":1}");
+        s.sealIfDue();
+        assertEquals(1, open().size());
+        assertTrue(sealed().isEmpty());
+    }
+
+    @Test
+    void fullSpoolRefusesAppends() {
+        Spool s = spool(2, "1h");
+        s.setMaxSize("0");
+        IOException e = assertThrows(IOException.class, () -> s.append("{\"n\":1}"));
+        assertTrue(e.getMessage().contains("trace.spool.maxSize"), e.getMessage());
+    }
+
+    @Test
+    void aRecordRefusedByAFullSpoolIsQueuedWhenItIsOfferedAgainWithRoom() throws IOException {
+        Spool s = spool(1, "1h");
+        s.setMaxSize("0");
+        assertThrows(IOException.class, () -> s.append("{\"n\":1}"));
+        assertThrows(IOException.class, () -> s.append("{\"n\":1}"), "still full: refused again, not taken for queued");
+        s.setMaxSize("1");
+        s.append("{\"n\":1}");     // the window read again once the sink drained its spool
+        assertEquals(List.of("{\"n\":1}"), lines(sealed()));
+    }
+
+    @Test
+    void badSettingsAreRefused() {
+        Spool s = new Spool();
+        assertThrows(SettingException.class, () -> s.setBatchSize(0));
+        SettingException e = assertThrows(SettingException.class, () -> s.setMaxSize("lots"));
+        assertTrue(e.getMessage().startsWith("trace.spool.maxSize"), e.getMessage());
+    }
+
+    @Test
+    void asJsonArray() {
+        assertEquals("[{\"a\":1},{\"b\":2}]", Spool.asJsonArray("{\"a\":1}\n{\"b\":2}\n"));
+        assertEquals("[]", Spool.asJsonArray(""));
+        assertEquals("[{\"a\":1}]", Spool.asJsonArray("{\"a\":1}\r\n\n"));
+    }
+
+    @Test
+    void aRecordQueuedAgainWhenItsWindowIsReadAgainIsQueuedOnce() throws IOException {
+        // another sink failed the record: the window is read again and this spool is offered it a second time
+        Spool s = spool(10, "1h");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        assertEquals(2, s.pendingRecords());
+    }
+
+    @Test
+    void theRecordInFlightAtACrashIsNotQueuedTwiceAfterTheRestart() throws IOException {
+        Spool before = spool(10, "1h");
+        before.append("{\"n\":1}");
+        // killed here: the record is spooled, its dedupe key not stored; the restart reads the window again
+        Spool after = spool(10, "1h");
+        after.recover();
+        after.append("{\"n\":1}");
+        after.append("{\"n\":2}");
+        after.seal();
+        assertEquals(2, after.pendingRecords());
+    }
+}

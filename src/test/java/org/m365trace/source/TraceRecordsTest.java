@@ -1,0 +1,181 @@
+package org.m365trace.source;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+class TraceRecordsTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private static final String RWS_ROW = """
+            {
+              "__metadata": {"id": "x", "uri": "x", "type": "TenantReporting.MessageTrace"},
+              "Organization": "contoso.onmicrosoft.com",
+              "MessageId": "<7d1e2f30-aaaa-4b1c-9d2e-0f1a2b3c4d5e@fabrikam.com>",
+              "Received": "/Date(1772445521512)/",
+              "SenderAddress": "newsletter@fabrikam.com",
+              "RecipientAddress": "alice@contoso.com",
+              "Subject": "Fabrikam weekly update",
+              "Status": "Delivered",
+              "ToIP": null,
+              "FromIP": "198.51.100.23",
+              "Size": 48211,
+              "MessageTraceId": "3f2c1a7e-5b4d-4e8a-9c61-08de5a1b2c01",
+              "StartDate": "/Date(1772442000000)/",
+              "EndDate": "/Date(1772445600000)/",
+              "Index": 0
+            }
+            """;
+
+    private static final String GRAPH_ROW = """
+            {
+              "id": "5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01",
+              "senderAddress": "billing@fabrikam.com",
+              "recipientAddress": "bob@contoso.com",
+              "messageId": "<f00dcafe-0001-4abc-8def-000000000001@fabrikam.com>",
+              "receivedDateTime": "2026-11-20T08:57:12Z",
+              "subject": "Your November invoice",
+              "size": 58213,
+              "fromIP": "198.51.100.31",
+              "toIP": "",
+              "status": "pending"
+            }
+            """;
+
+    private static final List<String> CONTRACT_FIELDS = List.of("messageTraceId", "messageId", "received",
+            "senderAddress", "recipientAddress", "subject", "status", "size", "fromIP", "toIP", "organization", "api");
+
+    // ---- parseDate / formatInstant ----
+
+    @Test
+    void parsesMicrosoftDate() {
+        assertEquals(Instant.parse("2026-03-02T09:58:41.512Z"), TraceRecords.parseDate("/Date(1772445521512)/"));
+    }
+
+    @Test
+    void parsesMicrosoftDateWithOffsetAsUtcMillis() {
+        assertEquals(Instant.ofEpochMilli(1772445521512L), TraceRecords.parseDate("/Date(1772445521512+0000)/"));
+    }
+
+    @Test
+    void parsesIsoWithoutZoneAsUtcWithSevenFractionalDigits() {
+        assertEquals(Instant.parse("2026-03-02T09:58:41.512345600Z"), TraceRecords.parseDate("2026-03-02T09:58:41.5123456"));
+    }
+
+    @Test
+    void parsesIsoWithZoneAndSevenFractionalDigits() {
+        assertEquals(Instant.parse("2022-10-21T17:25:30.600688200Z"), TraceRecords.parseDate("2022-10-21T17:25:30.6006882Z"));
+    }
+
+    @Test
+    void parsesIsoWithoutFraction() {
+        assertEquals(Instant.parse("2026-11-20T08:57:12Z"), TraceRecords.parseDate("2026-11-20T08:57:12Z"));
+    }
+
+    @Test
+    void badDateThrowsMalformedPage() {
+        assertThrows(MalformedPageException.class, () -> TraceRecords.parseDate("yesterday at noon"));
+        assertThrows(MalformedPageException.class, () -> TraceRecords.parseDate("/Date(abc)/"));
+        assertThrows(MalformedPageException.class, () -> TraceRecords.parseDate(""));
+    }
+
+    @Test
+    void formatInstantGivesMillisecondsAndZ() {
+        assertEquals("2026-03-02T09:58:41.512Z", TraceRecords.formatInstant(TraceRecords.parseDate("2026-03-02T09:58:41.5123456")));
+        assertEquals("2026-11-20T08:57:12.000Z", TraceRecords.formatInstant(Instant.parse("2026-11-20T08:57:12Z")));
+        assertEquals("2022-10-21T17:25:30.600Z", TraceRecords.formatInstant(TraceRecords.parseDate("2022-10-21T17:25:30.6006882Z")));
+        assertEquals("2026-03-02T09:58:41.512Z", TraceRecords.formatInstant(TraceRecords.parseDate("/Date(1772445521512)/")));
+    }
+
+    // ---- status ----
+
+    @Test
+    void statusMapsToPascalCase() {
+        assertEquals("Delivered", TraceRecords.status("delivered"));
+        assertEquals("FilteredAsSpam", TraceRecords.status("filteredAsSpam"));
+        assertEquals("FilteredAsSpam", TraceRecords.status("FILTEREDASSPAM"));
+        assertEquals("GettingStatus", TraceRecords.status("gettingStatus"));
+        assertEquals("Quarantined", TraceRecords.status("quarantined"));
+        assertEquals("Failed", TraceRecords.status("Failed"));
+        assertEquals("NewThing", TraceRecords.status("newThing"));
+        assertNull(TraceRecords.status(null));
+    }
+
+    // ---- normalize ----
+
+    @Test
+    void normalizesGraphRow() throws Exception {
+        JsonNode row = MAPPER.readTree(GRAPH_ROW);
+        Map<String, Object> r = TraceRecords.normalize(row, "graph");
+        assertTrue(r.containsKey("toIP"), "toIP must be present as null");
+        assertNull(r.get("toIP"), "an empty Graph toIP is null, never \"\"");
+        assertFalse(r.containsKey("organization"), "Graph records have no organization");
+        assertEquals("graph", r.get("api"));
+        assertEquals("5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01", r.get("messageTraceId"));
+        assertEquals("<f00dcafe-0001-4abc-8def-000000000001@fabrikam.com>", r.get("messageId"));
+        assertEquals("2026-11-20T08:57:12.000Z", r.get("received"));
+        assertEquals("billing@fabrikam.com", r.get("senderAddress"));
+        assertEquals("bob@contoso.com", r.get("recipientAddress"));
+        assertEquals("Your November invoice", r.get("subject"));
+        assertEquals("Pending", r.get("status"));
+        assertEquals(58213L, r.get("size"));
+        assertEquals("198.51.100.31", r.get("fromIP"));
+        List<String> expectedOrder = new ArrayList<>(CONTRACT_FIELDS);
+        expectedOrder.remove("organization");
+        assertEquals(expectedOrder, new ArrayList<>(r.keySet()));
+    }
+
+    @Test
+    void normalizesReportingRowAsInTheReadme() throws Exception {
+        JsonNode row = MAPPER.readTree(RWS_ROW);
+        Map<String, Object> r = TraceRecords.normalize(row, "reporting");
+        assertEquals("contoso.onmicrosoft.com", r.get("organization"));
+        assertTrue(r.containsKey("toIP"));
+        assertNull(r.get("toIP"));
+        assertEquals("reporting", r.get("api"));
+        assertEquals(CONTRACT_FIELDS, new ArrayList<>(r.keySet()), "fields in contract order");
+        // the README's expected record for this row, serialized exactly
+        assertEquals("{\"messageTraceId\":\"3f2c1a7e-5b4d-4e8a-9c61-08de5a1b2c01\","
+                + "\"messageId\":\"<7d1e2f30-aaaa-4b1c-9d2e-0f1a2b3c4d5e@fabrikam.com>\","
+                + "\"received\":\"2026-03-02T09:58:41.512Z\",\"senderAddress\":\"newsletter@fabrikam.com\","
+                + "\"recipientAddress\":\"alice@contoso.com\",\"subject\":\"Fabrikam weekly update\","
+                + "\"status\":\"Delivered\",\"size\":48211,\"fromIP\":\"198.51.100.23\",\"toIP\":null,"
+                + "\"organization\":\"contoso.onmicrosoft.com\",\"api\":\"reporting\"}",
+                MAPPER.writeValueAsString(r));
+    }
+
+    @Test
+    void normalizedNullsSerializeAsJsonNullNotString() throws Exception {
+        Map<String, Object> r = TraceRecords.normalize(MAPPER.readTree(GRAPH_ROW), "graph");
+        String json = MAPPER.writeValueAsString(r);
+        assertTrue(json.contains("\"toIP\":null"), json);
+        assertFalse(json.contains("\"null\""), json);
+    }
+
+    @Test
+    void rowWithoutTraceIdIsMalformed() throws Exception {
+        JsonNode row = MAPPER.readTree("{\"recipientAddress\":\"a@b.c\",\"receivedDateTime\":\"2026-11-20T08:57:12Z\"}");
+        assertThrows(MalformedPageException.class, () -> TraceRecords.normalize(row, "graph"));
+    }
+
+    @Test
+    void keyIsIdRecipientStatus() throws Exception {
+        Map<String, Object> r = TraceRecords.normalize(MAPPER.readTree(RWS_ROW), "reporting");
+        assertEquals("3f2c1a7e-5b4d-4e8a-9c61-08de5a1b2c01|alice@contoso.com|Delivered", TraceRecords.key(r));
+        Map<String, Object> g = TraceRecords.normalize(MAPPER.readTree(GRAPH_ROW), "graph");
+        assertEquals("5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01|bob@contoso.com|Pending", TraceRecords.key(g));
+    }
+}

@@ -1,0 +1,146 @@
+package org.m365trace.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TraceSeenRepositoryTest {
+
+    @TempDir
+    Path dir;
+
+    private TraceSeenRepository open(int cacheSize) {
+        TraceSeenRepository repo = new TraceSeenRepository();
+        repo.setFileStore(dir.resolve("seen.dat").toString());
+        repo.setCacheSize(cacheSize);
+        repo.start();
+        return repo;
+    }
+
+    @Test
+    void keysSurviveARestart() {
+        TraceSeenRepository repo = open(1000);
+        assertTrue(repo.add("id1|a@x|Delivered"));
+        assertFalse(repo.add("id1|a@x|Delivered"));
+        assertTrue(repo.add("id1|a@x|Failed"));
+        repo.stop();
+
+        TraceSeenRepository again = open(1000);
+        assertTrue(again.contains("id1|a@x|Delivered"));
+        assertTrue(again.contains("id1|a@x|Failed"));
+        assertFalse(again.contains("id1|b@x|Delivered"));
+        assertEquals(2, again.size());
+    }
+
+    @Test
+    void aKeyLineCutShortByACrashIsDroppedAndTheFileStaysWhole() throws Exception {
+        Files.writeString(dir.resolve("seen.dat"), "k1\nk2\nk3-cut", StandardCharsets.UTF_8);
+
+        TraceSeenRepository repo = open(1000);
+        assertTrue(repo.contains("k1"));
+        assertTrue(repo.contains("k2"));
+        assertFalse(repo.contains("k3-cut"));
+        assertTrue(repo.add("k3"));
+        repo.stop();
+
+        assertEquals(List.of("k1", "k2", "k3"), Files.readAllLines(dir.resolve("seen.dat")));
+    }
+
+    @Test
+    void aCompactionThatACrashInterruptedLeavesTheOldStore() throws Exception {
+        Files.writeString(dir.resolve("seen.dat"), "k1\nk2\n", StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("seen.dat.tmp"), "k2\n", StandardCharsets.UTF_8);
+
+        TraceSeenRepository repo = open(1000);
+        assertTrue(repo.contains("k1"));
+        assertTrue(repo.contains("k2"));
+        assertFalse(Files.exists(dir.resolve("seen.dat.tmp")));
+    }
+
+    @Test
+    void keepsTheNewestCacheSizeKeysInMemoryAndOnDisk() throws Exception {
+        TraceSeenRepository repo = open(10);
+        for (int i = 0; i < 25; i++) {
+            repo.add("k" + i);
+        }
+        for (int i = 0; i < 15; i++) {
+            assertFalse(repo.contains("k" + i), "k" + i + " is past the bound");
+        }
+        for (int i = 15; i < 25; i++) {
+            assertTrue(repo.contains("k" + i), "k" + i + " is among the newest");
+        }
+        // compacted at 20 lines to the newest 10, then 5 more appended
+        assertEquals(15, Files.readAllLines(dir.resolve("seen.dat")).size());
+        repo.stop();
+
+        TraceSeenRepository again = open(10);
+        assertEquals(10, again.size());
+        assertTrue(again.contains("k24"));
+        assertFalse(again.contains("k14"));
+    }
+
+    @Test
+    void aRemovedKeyStaysRemovedAfterARestart() {
+        TraceSeenRepository repo = open(1000);
+        repo.add("k1");
+        repo.add("k2");
+        assertTrue(repo.remove("k1"));
+        assertFalse(repo.remove("k1"));
+        repo.stop();
+
+        TraceSeenRepository again = open(1000);
+        assertFalse(again.contains("k1"));
+        assertTrue(again.contains("k2"));
+    }
+
+    @Test
+    void digestSetAgreesWithAPlainMapUnderRandomAddsAndRemoves() {
+        int capacity = 64;
+        DigestSet set = new DigestSet(capacity);
+        // the model: the last `capacity` additions, in order; a key is held while its latest addition is among them
+        Deque<long[]> additions = new ArrayDeque<>();   // {key index, addition number}
+        Map<Integer, Long> held = new HashMap<>();       // key index -> addition number
+        Random random = new Random(42);
+        UUID[] universe = new UUID[200];
+        for (int i = 0; i < universe.length; i++) {
+            universe[i] = UUID.nameUUIDFromBytes(("key" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        for (long step = 0; step < 200_000; step++) {
+            int k = random.nextInt(universe.length);
+            if (random.nextInt(4) == 0) {
+                assertEquals(held.remove(k) != null, set.remove(universe[k]), "remove at step " + step);
+            } else {
+                boolean isNew = !held.containsKey(k);
+                assertEquals(isNew, set.add(universe[k]), "add at step " + step);
+                if (isNew) {
+                    held.put(k, step);
+                    additions.addLast(new long[] {k, step});
+                    if (additions.size() > capacity) {
+                        long[] oldest = additions.removeFirst();
+                        held.remove((int) oldest[0], oldest[1]);
+                    }
+                }
+            }
+            assertEquals(held.size(), set.size(), "size at step " + step);
+            for (int i = 0; i < universe.length; i++) {
+                if (held.containsKey(i) != set.contains(universe[i])) {
+                    assertEquals(held.containsKey(i), set.contains(universe[i]), "key " + i + " at step " + step);
+                }
+            }
+        }
+    }
+}
