@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The file side of a replay run (README, "Dead letters and replay"): the dead letters of a sink, and the end of the run.
+ * The file side of a replay run (docs/operations.md, "Dead letters and replay"): the dead letters of a sink, and the end of the run.
  * A dead letter is {@code trace.stateDir/deadletter/<sink>/<name>.ndjson} with {@code <name>.ndjson.reason} beside it.
  */
 public class Replay implements CamelContextAware {

@@ -136,7 +136,7 @@ public class TraceSettings {
         }
     }
 
-    /** A replay run (README, "Dead letters and replay"): an enabled sink, and either dead letters or a time range. */
+    /** A replay run (docs/operations.md, "Dead letters and replay"): an enabled sink, and either dead letters or a time range. */
     private void validateReplay() {
         if (blank(replaySink)) {
             if (!blank(replayDeadLetters) || !blank(replayFrom) || !blank(replayTo)) {

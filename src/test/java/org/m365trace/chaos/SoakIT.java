@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Opt-in soak ({@code mvn -B verify -Psoak}, see README "Soak test"): the {@link ChaosIT} harness for
+ * Opt-in soak ({@code mvn -B verify -Psoak}, see docs/testing.md, "Soak test"): the {@link ChaosIT} harness for
  * {@code -Dsoak.minutes} minutes (default 5) with random faults on every side, every few seconds: API 5xx and 429
  * (with and without Retry-After), hung requests, cut pages, 401 episodes; syslog and HTTP receivers away at random;
  * SIGKILL of the forwarder at random intervals and a restart on the same state. Then the same totals as ChaosIT.

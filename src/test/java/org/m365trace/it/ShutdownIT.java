@@ -122,7 +122,7 @@ class ShutdownIT {
      * are full (some MB: ten thousand rows) the syslog delivery blocks in a write. A stop must still end within 30 s,
      * and what was still in the spool (the blocked batch and those after it) must be delivered after a restart. (What
      * went into the stalled connection's buffers before it blocked counted as sent: syslog over TCP has no
-     * acknowledgement, as the README says.)
+     * acknowledgement, as docs/output.md says.)
      * <p>
      * The stop does not wait for the blocked write: the syslog sender's close does not take the lock the write holds,
      * and closing the socket ends the write (as its write deadline, {@code trace.readTimeout}, would later).

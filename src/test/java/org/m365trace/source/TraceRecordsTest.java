@@ -147,7 +147,7 @@ class TraceRecordsTest {
         assertNull(r.get("toIP"));
         assertEquals("reporting", r.get("api"));
         assertEquals(CONTRACT_FIELDS, new ArrayList<>(r.keySet()), "fields in contract order");
-        // the README's expected record for this row, serialized exactly
+        // the expected record for this row in docs/output.md, serialized exactly
         assertEquals("{\"messageTraceId\":\"3f2c1a7e-5b4d-4e8a-9c61-08de5a1b2c01\","
                 + "\"messageId\":\"<7d1e2f30-aaaa-4b1c-9d2e-0f1a2b3c4d5e@fabrikam.com>\","
                 + "\"received\":\"2026-03-02T09:58:41.512Z\",\"senderAddress\":\"newsletter@fabrikam.com\","
