@@ -7,6 +7,15 @@ public class SettingException extends IllegalArgumentException {
         super(message);
     }
 
+    /** This error of a tenant's setting (many tenants in one process), saying where that setting is given. */
+    public SettingException forTenant(String tenant) {
+        if (tenant == null || tenant.isBlank()) {
+            return this;
+        }
+        return new SettingException("tenant " + tenant + ": " + getMessage() + " (set it as trace.tenant." + tenant
+                + ".<key>, or for every tenant as trace.<key>)");
+    }
+
     public SettingException(String property, String expected, String actual) {
         super(property + ": expected " + expected + ", got " + (actual == null || actual.isBlank() ? "nothing" : "'" + actual + "'"));
     }

@@ -10,6 +10,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.http.base.HttpOperationFailedException;
 import org.m365trace.source.MalformedPageException;
 import org.m365trace.source.TraceAuth;
+import org.m365trace.source.TraceTenants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,8 +55,8 @@ public class TraceErrors {
             window = windowOf(e);
         }
         boolean replay = "replay".equals(owner) || replayRange;
-        boolean source = !replay && (this.source || window != null || "trace-poll".equals(owner));
-        String what = (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + (replay ? "replay failed" + (window != null ? " in window " + window : "")
+        boolean source = !replay && (this.source || window != null);
+        String what = TraceTenants.label(tenant) + (replay ? "replay failed" + (window != null ? " in window " + window : "")
                 : window != null ? "window " + window + " not read" : source ? "poll failed" : owner + ": delivery failed");
         String kind = kind(e);
         if (replayRange && e instanceof Exception failure) {

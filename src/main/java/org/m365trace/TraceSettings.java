@@ -67,11 +67,7 @@ public class TraceSettings {
                 validateSinks();
             }
         } catch (SettingException e) {
-            if (tenant == null || tenant.isBlank()) {
-                throw e;
-            }
-            throw new SettingException("tenant " + tenant + ": " + e.getMessage() + " (set it as trace.tenant." + tenant
-                    + ".<key>, or for every tenant as trace.<key>)");
+            throw e.forTenant(tenant);
         }
     }
 

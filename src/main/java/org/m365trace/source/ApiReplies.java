@@ -167,7 +167,7 @@ public class ApiReplies {
 
     /** {@code window <start>..<end>}, after the tenant's name when there is one. */
     private String where(Exchange exchange) {
-        return (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + "window " + exchange.getProperty("traceWindow");
+        return TraceTenants.label(tenant) + "window " + exchange.getProperty("traceWindow");
     }
 
     public void setTenant(String tenant) {

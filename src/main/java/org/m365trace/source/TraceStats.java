@@ -43,7 +43,7 @@ public class TraceStats {
 
     /** The one line logged per window: {@code window <start>..<end>: } and the {@link #summary()}, with the tenant if any. */
     public String summary(Object window) {
-        return (tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ") + "window " + window + ": " + summary();
+        return TraceTenants.label(tenant) + "window " + window + ": " + summary();
     }
 
     public void setTenant(String tenant) {

@@ -119,6 +119,11 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
         return plan;
     }
 
+    /** How log lines name a tenant: {@code tenant <name>: }, nothing without tenants. */
+    public static String label(String tenant) {
+        return tenant == null || tenant.isBlank() ? "" : "tenant " + tenant + ": ";
+    }
+
     /** The id of the Kamelet route that polls for {@code tenant} (empty: the only source). */
     public static String pollRouteId(String tenant) {
         return tenant == null || tenant.isEmpty() ? "trace-poll" : "trace-poll-" + tenant;
@@ -141,7 +146,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             TraceSettings settings = new TraceSettings();
             PropertyBindingSupport.build().withMandatory(false).withRemoveParameters(false).withPlaceholder(false)
                     .withReference(false).bind(camelContext, settings, new LinkedHashMap<>(v));
-            settings.setTenant(null);
+            settings.setTenant(null);          // the tenant is named once, below, for every check
             settings.validate();
             TraceWindows windows = new TraceWindows();
             windows.setDelay(v.get("delay"));
@@ -156,9 +161,8 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             auth.setReadTimeout(v.get("readTimeout"));
         } catch (RuntimeException e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof SettingException s && !tenant.isEmpty()) {
-                    throw new SettingException("tenant " + tenant + ": " + s.getMessage() + " (set it as trace.tenant." + tenant
-                            + ".<key>, or for every tenant as trace.<key>)");
+                if (t instanceof SettingException s) {
+                    throw s.forTenant(tenant);
                 }
             }
             throw e;
