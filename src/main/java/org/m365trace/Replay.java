@@ -81,11 +81,11 @@ public class Replay implements CamelContextAware {
             return false;
         }
         spool.seal();
-        long pending = spool.pendingRecords();
-        if (pending > 0) {
-            LOG.debug("replay: {} records wait for the {} sink", pending, sink);
+        boolean waiting = spool.oldestWaiting() != null;
+        if (waiting) {
+            LOG.debug("replay: {} records wait for the {} sink", spool.pendingRecords(), sink);
         }
-        return pending > 0;
+        return waiting;
     }
 
     /**

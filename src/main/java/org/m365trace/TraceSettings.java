@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
 import org.m365trace.source.TraceAuth;
@@ -29,6 +30,7 @@ public class TraceSettings {
     private String pageSize;
     private String filterStatuses = "";
     private String stateDir;
+    private String enabledSinks;
     private String fileEnabled;
     private String fileDir;
     private String syslogEnabled;
@@ -167,6 +169,34 @@ public class TraceSettings {
         } catch (RuntimeException e) {
             throw new SettingException(property, "an ISO-8601 UTC time such as 2026-11-20T00:00:00Z", value);
         }
+    }
+
+    /**
+     * The sinks that take every forwarded record, as a comma list ({@code file,syslog,http}; in a replay run the replay
+     * sink): the forward route names them in header {@code traceSinks}, so the source's line per window counts them.
+     */
+    public String enabledSinks() {
+        if (enabledSinks == null) {
+            enabledSinks = sinkList();
+        }
+        return enabledSinks;
+    }
+
+    private String sinkList() {
+        if (!blank(replaySink)) {
+            return replaySink;
+        }
+        StringJoiner sinks = new StringJoiner(",");
+        if (bool("trace.file.enabled", fileEnabled)) {
+            sinks.add("file");
+        }
+        if (bool("trace.syslog.enabled", syslogEnabled)) {
+            sinks.add("syslog");
+        }
+        if (bool("trace.http.enabled", httpEnabled)) {
+            sinks.add("http");
+        }
+        return sinks.toString();
     }
 
     /** True when {@code status} passes {@code trace.filter.statuses} (an empty list forwards all). */

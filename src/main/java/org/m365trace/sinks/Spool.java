@@ -12,9 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -46,6 +48,10 @@ public class Spool {
     private int openCount;
     private long bytes = -1;
     private long sequence;
+    /** Records in the queue (sealed and open), counted at the start and kept up to date since. */
+    private final AtomicLong pending = new AtomicLong();
+    /** The last append was refused because the spool is full; ends with the next append that fits. */
+    private volatile boolean full;
     /** Lines of the newest file at start: a window read again after a crash does not queue them twice. */
     private final DigestSet recent = new DigestSet(RECENT_LINES);
     /**
@@ -76,6 +82,7 @@ public class Spool {
         if (bytes + data.length > maxSize) {
             bytes = size();
             if (bytes + data.length > maxSize) {
+                full = true;
                 throw new IOException("the " + sink + " spool " + dir + " is full (" + maxSize / (1024 * 1024)
                         + " MB, trace.spool.maxSize): the " + sink + " sink is not taking records; records wait in the API until it does");
             }
@@ -99,6 +106,8 @@ public class Spool {
         }
         lately.add(digest);
         bytes += data.length;
+        pending.incrementAndGet();
+        full = false;
         if (++openCount >= batchSize) {
             seal();
         }
@@ -148,26 +157,49 @@ public class Spool {
         }
     }
 
-    /** Records waiting in the queue (sealed and open), for metrics and tests. */
-    public synchronized long pendingRecords() throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return 0;
+    /** Records waiting in the queue (sealed and open): appended, or left by a previous run, and not yet taken. */
+    public long pendingRecords() {
+        return pending.get();
+    }
+
+    /** A sealed batch left the queue (delivered, or kept as a dead letter): its records no longer wait. */
+    public void taken(String batch) {
+        pending.addAndGet(-lines(batch));
+    }
+
+    /** The lines of a batch, as the spool wrote them (one record a line). */
+    public static long lines(String batch) {
+        return batch.lines().filter(l -> !l.isBlank()).count();
+    }
+
+    /** Whether the last append was refused for lack of room (trace.spool.maxSize) and none fitted since. */
+    public boolean isFull() {
+        return full;
+    }
+
+    /**
+     * When the oldest record still in the queue was appended (the name of its batch says so), or null when the queue
+     * is empty.
+     */
+    public Instant oldestWaiting() throws IOException {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return null;
         }
-        long n = 0;
+        String oldest = null;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.ndjson")) {
             for (Path f : files) {
-                try (Stream<String> lines = Files.lines(f)) {
-                    n += lines.count();
-                } catch (NoSuchFileException delivered) {
-                    // delivered (and deleted) while counting
-                } catch (UncheckedIOException e) {
-                    if (!(e.getCause() instanceof NoSuchFileException)) {
-                        throw e;
-                    }
+                String name = f.getFileName().toString();
+                String stamp = name.startsWith(".open-") ? name.substring(".open-".length()) : name;
+                if (stamp.length() >= 13 && (oldest == null || stamp.compareTo(oldest) < 0)) {
+                    oldest = stamp;
                 }
             }
         }
-        return n;
+        try {
+            return oldest == null ? null : Instant.ofEpochMilli(Long.parseLong(oldest.substring(0, 13)));
+        } catch (NumberFormatException notOurs) {
+            return null;
+        }
     }
 
     /**
@@ -197,6 +229,22 @@ public class Spool {
             }
         }
         bytes = size();
+        pending.set(countLines());
+    }
+
+    /** Records in the sealed batches (at the start, after sealing what was left open). */
+    private long countLines() throws IOException {
+        long n = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.ndjson")) {
+            for (Path f : files) {
+                try (Stream<String> lines = Files.lines(f, StandardCharsets.UTF_8)) {
+                    n += lines.filter(l -> !l.isBlank()).count();
+                } catch (NoSuchFileException | UncheckedIOException delivered) {
+                    // delivered (and deleted) while counting
+                }
+            }
+        }
+        return n;
     }
 
     private long size() throws IOException {

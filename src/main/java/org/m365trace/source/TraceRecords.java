@@ -45,6 +45,11 @@ public final class TraceRecords {
     private TraceRecords() {
     }
 
+    /** The statuses a record can have once normalized (Delivered, Pending, Failed, ...). */
+    public static java.util.Collection<String> statuses() {
+        return STATUSES.values();
+    }
+
     /** The normalized record of one API row, fields in contract order. */
     public static Map<String, Object> normalize(JsonNode row, String api) {
         boolean rws = REPORTING.equals(api);

@@ -1,23 +1,134 @@
 package org.m365trace.source;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Counts of the window being read, for the one progress line logged per window. */
-public class TraceStats {
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.Exchange;
+import org.m365trace.state.TraceCheckpoint;
+import org.m365trace.state.TraceSeenRepository;
+import org.slf4j.MDC;
+
+/**
+ * What one source did: the counts of the window being read, for its one log line, and the source's meters (labels
+ * {@code api}, and {@code tenant} with tenants): rows fetched, records duplicate, filtered out and unusable, rows kept
+ * as dead letters, the checkpoint's lag, the time a window takes, and how late Microsoft delivers rows.
+ * <p>
+ * <b>Lateness</b> ({@code trace_row_lateness_seconds}): a record first seen in the part of a window that an earlier,
+ * committed window covered already (before the checkpoint, in the overlap) was absent at that earlier read, unless
+ * it is a status change of a row seen before. How long after its {@code received} time it showed up (now, to the
+ * poll) is how late it was delivered: the number to set {@code trace.delay} and {@code trace.overlap} by.
+ * <p>
+ * While a window is read, the SLF4J MDC of the polling thread holds {@code tenant} (with tenants) and {@code window},
+ * so that every line logged meanwhile carries them (the standalone's JSON log lines show them as fields).
+ */
+public class TraceStats implements CamelContextAware {
+
+    /** Buckets of the lateness histogram, in seconds: 1 min to 1 day. */
+    private static final double[] LATENESS_BUCKETS = {60, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400};
+    /** Buckets of the window-time histogram: 100 ms to 10 min. */
+    private static final Duration[] WINDOW_BUCKETS = {Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofMinutes(1),
+        Duration.ofMinutes(2), Duration.ofMinutes(5), Duration.ofMinutes(10)};
 
     private final AtomicLong pages = new AtomicLong();
     private final AtomicLong rows = new AtomicLong();
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong filtered = new AtomicLong();
     private final AtomicLong unusable = new AtomicLong();
-    private String tenant;
+    /** Records of the window taken per sink, as the consuming route reports them (header {@code traceSinks}). */
+    private final Map<String, Long> perSink = new LinkedHashMap<>();
+    private long windowStarted;
+    /** The checkpoint when the window started: rows received before it had been read before. */
+    private Instant readBefore;
 
-    public void startWindow() {
+    private String tenant;
+    private String api = "graph";
+    private boolean replay;
+    private TraceCheckpoint checkpoint;
+    private TraceSeenRepository seen;
+    private Clock clock = Clock.systemUTC();
+    private CamelContext camelContext;
+    private Instruments meters;
+
+    /** The meters of this source, registered at the first window (when the runtime's registry is in place). */
+    private final class Instruments {
+        final Counter fetched;
+        final Counter duplicate;
+        final Counter filteredOut;
+        final Counter unusableRows;
+        final Counter deadLetters;
+        final Timer window;
+        final DistributionSummary lateness;
+
+        Instruments(MeterRegistry registry) {
+            Tags tags = org.m365trace.Meters.source(api, tenant);
+            fetched = Counter.builder("trace.rows.fetched").description("rows read from the API (windows read again count again)")
+                    .tags(tags).register(registry);
+            duplicate = Counter.builder("trace.records.duplicate").description("rows skipped as already forwarded")
+                    .tags(tags).register(registry);
+            filteredOut = Counter.builder("trace.records.filtered").description("rows not forwarded by trace.filter.statuses")
+                    .tags(tags).register(registry);
+            unusableRows = Counter.builder("trace.rows.unusable").description("rows that cannot become a record (kept in deadletter/source)")
+                    .tags(tags).register(registry);
+            deadLetters = Counter.builder("trace.dead.letters").description("records kept as dead letters, by sink (source: unusable rows)")
+                    .tags(tags.and("sink", "source")).register(registry);
+            window = Timer.builder("trace.window").description("time to read a window and hand over its records")
+                    .tags(tags).serviceLevelObjectives(WINDOW_BUCKETS).register(registry);
+            lateness = DistributionSummary.builder("trace.row.lateness").baseUnit("seconds")
+                    .description("how long after its received time a row first appeared in the API, for rows absent at the first read")
+                    .tags(tags).serviceLevelObjectives(LATENESS_BUCKETS).register(registry);
+            if (!replay) {
+                Gauge.builder("trace.checkpoint.lag", TraceStats.this, TraceStats::lagSeconds).baseUnit("seconds")
+                        .description("now minus the end of the last committed window").tags(tags).register(registry);
+            }
+        }
+    }
+
+    private Instruments meters() {
+        if (meters == null) {
+            meters = new Instruments(org.m365trace.Meters.of(camelContext));
+        }
+        return meters;
+    }
+
+    /** A window starts: its counts start at 0 and the log lines of the polling thread name it. */
+    public void startWindow(Exchange exchange) {
+        meters();
         pages.set(0);
         rows.set(0);
         forwarded.set(0);
         duplicates.set(0);
+        filtered.set(0);
         unusable.set(0);
+        synchronized (perSink) {
+            perSink.clear();
+        }
+        windowStarted = System.nanoTime();
+        readBefore = replay || checkpoint == null ? null : checkpoint.read();
+        if (tenant != null && !tenant.isBlank()) {
+            MDC.put("tenant", tenant);
+        }
+        MDC.put("window", String.valueOf(exchange.getProperty("traceWindow")));
+    }
+
+    /** The poll ends (read, failed or nothing to read): its lines no longer name a window. */
+    public void endPoll() {
+        MDC.remove("window");
+        MDC.remove("tenant");
     }
 
     public void page() {
@@ -26,40 +137,151 @@ public class TraceStats {
 
     public void row() {
         rows.incrementAndGet();
-    }
-
-    public void forwarded() {
-        forwarded.incrementAndGet();
+        meters().fetched.increment();
     }
 
     public void duplicate() {
         duplicates.incrementAndGet();
+        meters().duplicate.increment();
+    }
+
+    /** A row that {@code trace.filter.statuses} does not forward. */
+    public void filtered() {
+        filtered.incrementAndGet();
+        meters().filteredOut.increment();
     }
 
     /** A row that cannot become a record, kept in the source's dead letters. */
     public void unusable() {
         unusable.incrementAndGet();
+        meters().fetched.increment();
+        meters().unusableRows.increment();
+        meters().deadLetters.increment();
     }
 
-    /** The one line logged per window: {@code window <start>..<end>: } and the {@link #summary()}, with the tenant if any. */
+    /**
+     * A new record went through the consuming route. Counts it per sink when that route names, in header
+     * {@code traceSinks} (a comma list), the sinks that took it, and measures how late it appeared: exchange property
+     * {@code traceKey} is its dedupe key ({@code messageTraceId|recipientAddress|status}), header {@code traceReceived}
+     * its received time.
+     */
+    public void forwarded(Exchange exchange) {
+        forwarded.incrementAndGet();
+        String sinks = exchange.getMessage().getHeader("traceSinks", String.class);
+        if (sinks != null && !sinks.isBlank()) {
+            synchronized (perSink) {
+                for (String sink : sinks.split(",")) {
+                    perSink.merge(sink.trim(), 1L, Long::sum);
+                }
+            }
+        }
+        Duration late = lateness(exchange.getProperty("traceKey", String.class),
+                exchange.getMessage().getHeader("traceReceived", String.class));
+        if (late != null) {
+            meters().lateness.record(late.toMillis() / 1000.0);
+        }
+    }
+
+    /**
+     * How late a new record appeared, or null when it is not late: received at or after the checkpoint (read for the
+     * first time now), or a row already seen with another status (a status change, not a late row).
+     */
+    Duration lateness(String key, String received) {
+        if (readBefore == null || key == null || received == null) {
+            return null;
+        }
+        Instant at;
+        try {
+            at = Instant.parse(received);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+        if (!at.isBefore(readBefore)) {
+            return null;
+        }
+        int cut = key.lastIndexOf('|');
+        if (cut < 0) {
+            return null;
+        }
+        String row = key.substring(0, cut + 1);
+        String status = key.substring(cut + 1);
+        if (seen != null) {
+            for (String other : TraceRecords.statuses()) {
+                if (!other.equals(status) && seen.contains(row + other)) {
+                    return null;
+                }
+            }
+        }
+        Duration late = Duration.between(at, clock.instant());
+        return late.isNegative() ? Duration.ZERO : late;
+    }
+
+    /** Seconds from the end of the last committed window to now; NaN before the first one. */
+    double lagSeconds() {
+        Instant committed = checkpoint == null ? null : checkpoint.read();
+        return committed == null ? Double.NaN : Duration.between(committed, clock.instant()).toMillis() / 1000.0;
+    }
+
+    /**
+     * The window is read and committed: records its time, and returns its one log line: {@code window <start>..<end>: }
+     * and the {@link #summary()}, with the tenant if any.
+     */
     public String summary(Object window) {
-        return TraceTenants.label(tenant) + "window " + window + ": " + summary();
+        long nanos = System.nanoTime() - windowStarted;
+        if (meters != null) {
+            meters.window.record(Duration.ofNanos(nanos));
+        }
+        return TraceTenants.label(tenant) + "window " + window + ": " + summary() + String.format(java.util.Locale.ROOT, " in %.1f s", nanos / 1e9);
+    }
+
+    /**
+     * {@code 2 pages, 8 rows fetched, 6 forwarded (file 6, syslog 6), 2 duplicates skipped, 0 filtered out}, and when
+     * there were any, {@code , 1 unusable (kept in deadletter/source)}.
+     */
+    public String summary() {
+        long u = unusable.get();
+        String sinks;
+        synchronized (perSink) {
+            sinks = perSink.isEmpty() ? "" : perSink.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                    .collect(java.util.stream.Collectors.joining(", ", " (", ")"));
+        }
+        return pages.get() + " pages, " + (rows.get() + u) + " rows fetched, " + forwarded.get() + " forwarded" + sinks + ", "
+                + duplicates.get() + " duplicates skipped, " + filtered.get() + " filtered out"
+                + (u > 0 ? ", " + u + " unusable (kept in deadletter/source)" : "");
     }
 
     public void setTenant(String tenant) {
         this.tenant = tenant;
     }
 
-    /**
-     * {@code 2 pages, 8 rows fetched, 6 forwarded, 2 duplicates skipped, 0 filtered out}, and when there were any,
-     * {@code , 1 unusable (kept in deadletter/source)}.
-     */
-    public String summary() {
-        long r = rows.get();
-        long f = forwarded.get();
-        long d = duplicates.get();
-        long u = unusable.get();
-        return pages.get() + " pages, " + (r + u) + " rows fetched, " + f + " forwarded, " + d + " duplicates skipped, "
-                + (r - f - d) + " filtered out" + (u > 0 ? ", " + u + " unusable (kept in deadletter/source)" : "");
+    public void setApi(String api) {
+        this.api = api;
+    }
+
+    /** Non-empty in a replay run of a time range: no lag, and no lateness (nothing is read for the first time). */
+    public void setReplayFrom(String replayFrom) {
+        this.replay = replayFrom != null && !replayFrom.isBlank();
+    }
+
+    public void setCheckpoint(TraceCheckpoint checkpoint) {
+        this.checkpoint = checkpoint;
+    }
+
+    public void setSeen(TraceSeenRepository seen) {
+        this.seen = seen;
+    }
+
+    public void setClock(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 }

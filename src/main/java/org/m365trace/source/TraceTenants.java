@@ -35,7 +35,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "username", "password", "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
             "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
-            "connectTimeout", "readTimeout", "replay.from", "replay.to");
+            "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to");
 
     static final String KAMELET = "m365-message-trace-source";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");

@@ -73,6 +73,7 @@ class BadSettingsIT {
     private Run run(List<String> props, Map<String, String> env) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(props);
+        cmd.add("-Dcamel.management.port=0");
         cmd.add("-Dtrace.stateDir=" + tmp.resolve("state"));
         cmd.add("-Dtrace.file.dir=" + tmp.resolve("out"));
         cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));

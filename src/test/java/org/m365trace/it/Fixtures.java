@@ -86,6 +86,7 @@ final class Fixtures {
         p.put("trace.maxWindow", "20s");
         p.put("trace.pageSize", "7");
         p.put("trace.stateDir", tmp.resolve("state").toString());
+        p.put("camel.management.port", "0");     // a free port (ObservabilityIT uses its own)
         p.put("trace.file.dir", tmp.resolve("out").toString());
         p.put("trace.http.batchSize", "10");
         p.put("trace.http.batchTimeout", "1s");

@@ -181,6 +181,7 @@ class ShutdownIT {
     /** The packaged jar with {@code settings} as -D options, in {@link #tmp}, its output in {@code <name>.log}. */
     private Process fork(Properties settings, String name) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+        cmd.add("-Dcamel.management.port=0");     // a free port: two forwarders run at once here
         settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         return new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true)

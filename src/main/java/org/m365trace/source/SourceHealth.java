@@ -1,0 +1,128 @@
+package org.m365trace.source;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.health.HealthCheck;
+import org.apache.camel.health.HealthCheckRegistry;
+import org.apache.camel.health.HealthCheckResultBuilder;
+import org.m365trace.Durations;
+
+/**
+ * The health check {@code trace-source} ({@code trace-source-<tenant>} with tenants): DOWN once every poll has failed
+ * for longer than {@code trace.health.sourceFailingFor}, UP again at the first window read. A readiness check: a
+ * restart does not mend an API that fails, so it is no liveness check. It joins the runtime's health check registry
+ * when there is one (the standalone's {@code /observe/health}); without one it costs nothing.
+ */
+public class SourceHealth implements HealthCheck, CamelContextAware {
+
+    private CamelContext camelContext;
+    private String tenant;
+    private Duration failingFor = Duration.ofMinutes(15);
+    private Clock clock = Clock.systemUTC();
+    private boolean enabled = true;
+    private volatile boolean registered;
+    /** The first failed poll since the last window read; null while the source works. */
+    private volatile Instant failingSince;
+    private volatile Instant lastRead;
+    private volatile String lastFailure;
+
+    /** A window was read and committed. */
+    public void windowRead() {
+        register();
+        failingSince = null;
+        lastRead = clock.instant();
+    }
+
+    /** A poll failed (the window is read again at the next poll). */
+    public void pollFailed(Exception failure) {
+        register();
+        if (failingSince == null) {
+            failingSince = clock.instant();
+        }
+        lastFailure = failure == null ? null : failure.getClass().getSimpleName();
+    }
+
+    /** Joins the context's health check registry, once; called as the source starts polling. */
+    public void register() {
+        if (registered || camelContext == null) {
+            return;
+        }
+        registered = true;
+        HealthCheckRegistry registry = HealthCheckRegistry.get(camelContext);
+        if (registry != null) {
+            registry.register(this);
+        }
+    }
+
+    @Override
+    public Result call(Map<String, Object> options) {
+        HealthCheckResultBuilder result = HealthCheckResultBuilder.on(this);
+        Instant since = failingSince;
+        if (lastRead != null) {
+            result.detail("trace.lastWindowRead", lastRead.toString());
+        }
+        if (since == null) {
+            return result.up().build();
+        }
+        Duration failing = Duration.between(since, clock.instant());
+        result.detail("trace.failingSince", since.toString());
+        if (failing.compareTo(failingFor) <= 0) {
+            return result.up().build();
+        }
+        return result.down().message("every poll has failed for " + failing.toSeconds() + " s (more than"
+                + " trace.health.sourceFailingFor " + failingFor.toSeconds() + " s)" + (lastFailure == null ? "" : ", the last with " + lastFailure)
+                + "; see the log").build();
+    }
+
+    @Override
+    public String getId() {
+        return "trace-source" + (tenant == null || tenant.isBlank() ? "" : "-" + tenant);
+    }
+
+    @Override
+    public String getGroup() {
+        return "trace";
+    }
+
+    @Override
+    public boolean isLiveness() {
+        return false;
+    }
+
+    @Override
+    public boolean isEnabled() {
+        return enabled;
+    }
+
+    @Override
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public void setTenant(String tenant) {
+        this.tenant = tenant;
+    }
+
+    public void setFailingFor(String failingFor) {
+        this.failingFor = Durations.parse("trace.health.sourceFailingFor", failingFor);
+    }
+
+    public void setClock(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+}
