@@ -171,4 +171,50 @@ class SpoolTest {
         after.seal();
         assertEquals(2, after.pendingRecords());
     }
+
+    @Test
+    void pendingRecordsFallAsBatchesAreTakenAndCountWhatAPreviousRunLeft() throws IOException {
+        Spool s = spool(2, "1h");
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        s.append("{\"n\":3}");
+        assertEquals(3, s.pendingRecords());
+        s.taken(Files.readString(sealed().get(0), StandardCharsets.UTF_8));
+        Files.delete(sealed().get(0));      // as the delivery route's file consumer does
+        assertEquals(1, s.pendingRecords());
+
+        Spool next = spool(2, "1h");        // the next start finds the open batch of this one
+        next.recover();
+        assertEquals(1, next.pendingRecords());
+    }
+
+    @Test
+    void theOldestWaitingRecordIsTheFirstOfTheOldestBatch() throws IOException {
+        Spool s = spool(1, "1h");
+        assertEquals(null, s.oldestWaiting(), "nothing waits");
+        long before = System.currentTimeMillis();
+        s.append("{\"n\":1}");
+        s.append("{\"n\":2}");
+        java.time.Instant oldest = s.oldestWaiting();
+        assertTrue(oldest.toEpochMilli() >= before && oldest.toEpochMilli() <= System.currentTimeMillis(), oldest.toString());
+        for (Path f : sealed()) {
+            Files.delete(f);
+        }
+        assertEquals(null, s.oldestWaiting(), "all delivered");
+    }
+
+    @Test
+    void isFullFromARefusedAppendUntilOneFitsAgain() throws IOException {
+        Spool s = spool(100, "1h");
+        s.setMaxSize("1");
+        String big = "{\"pad\":\"" + "x".repeat(700_000) + "\"}";
+        s.append(big);
+        assertFalse(s.isFull());
+        assertThrows(IOException.class, () -> s.append(big.replace("pad", "pad2")));
+        assertTrue(s.isFull(), "refused: full");
+        s.seal();
+        Files.delete(sealed().get(0));      // delivered
+        s.append(big.replace("pad", "pad3"));
+        assertFalse(s.isFull(), "it fits again");
+    }
 }
