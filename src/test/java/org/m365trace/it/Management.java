@@ -21,6 +21,20 @@ final class Management {
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     record Reply(int status, String body) {
+
+        /** The status (UP, DOWN) of the check {@code name} in a full health reply, or null if it is not there. */
+        String check(String name) {
+            try {
+                for (com.fasterxml.jackson.databind.JsonNode c : Sinks.MAPPER.readTree(body).path("checks")) {
+                    if (name.equals(c.path("name").asText())) {
+                        return c.path("status").asText();
+                    }
+                }
+                return null;
+            } catch (IOException e) {
+                throw new IllegalStateException(body, e);
+            }
+        }
     }
 
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

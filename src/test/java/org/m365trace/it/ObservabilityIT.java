@@ -123,7 +123,7 @@ class ObservabilityIT extends SimulatorTestSupport {
         Management.Reply health = management.health();
         assertEquals(200, health.status(), health.body());
         for (String check : List.of("trace-source", "trace-sink-file", "trace-sink-syslog", "trace-sink-http")) {
-            assertEquals("UP", check(health, check), check);
+            assertEquals("UP", health.check(check), check);
         }
         assertNoSecret(m.text + health.body() + String.join("\n", logs.lines()));
         // Camel's and the JVM's own meters are there too
@@ -139,9 +139,9 @@ class ObservabilityIT extends SimulatorTestSupport {
         Duration took = Duration.between(failing, Instant.now());
         assertTrue(took.compareTo(THRESHOLD) >= 0, "DOWN only past the threshold: " + took);
         Management.Reply down = management.health();
-        assertEquals("DOWN", check(down, "trace-source"), down.body());
+        assertEquals("DOWN", down.check("trace-source"), down.body());
         assertTrue(down.body().contains("trace.health.sourceFailingFor"), down.body());
-        assertEquals("UP", check(down, "trace-sink-file"), "the sinks are fine");
+        assertEquals("UP", down.check("trace-sink-file"), "the sinks are fine");
 
         // the faults are used up one poll each (1 s): the first window read brings it back
         awaitUp(Duration.ofSeconds(20));
@@ -154,29 +154,15 @@ class ObservabilityIT extends SimulatorTestSupport {
         http.refuseNext(1_000_000);
         await().atMost(THRESHOLD.plusSeconds(15)).until(() -> management.health().status() == 503);
         Management.Reply down = management.health();
-        assertEquals("DOWN", check(down, "trace-sink-http"), down.body());
+        assertEquals("DOWN", down.check("trace-sink-http"), down.body());
         assertTrue(down.body().contains("trace.health.sinkBacklogFor"), down.body());
-        assertEquals("UP", check(down, "trace-sink-file"), down.body());
-        assertEquals("UP", check(down, "trace-source"), "the source goes on: records wait in the spool");
+        assertEquals("UP", down.check("trace-sink-file"), down.body());
+        assertEquals("UP", down.check("trace-source"), "the source goes on: records wait in the spool");
         assertTrue(management.metrics().value("trace_sink_pending_records", "sink", "http") > 0);
 
         http.refuseNext(0);
         awaitUp(Duration.ofSeconds(20));
         await().atMost(Duration.ofSeconds(10)).until(() -> management.metrics().value("trace_sink_pending_records", "sink", "http") < 10);
-    }
-
-    /** The status of one check in a full health reply, or null if it is not there. */
-    private static String check(Management.Reply health, String name) {
-        try {
-            for (JsonNode c : Sinks.MAPPER.readTree(health.body()).path("checks")) {
-                if (name.equals(c.path("name").asText())) {
-                    return c.path("status").asText();
-                }
-            }
-            return null;
-        } catch (Exception e) {
-            throw new IllegalStateException(health.body(), e);
-        }
     }
 
     /** Waits for /observe/health to answer 200 once the source has read a window. */

@@ -44,6 +44,10 @@ class TenantsIT {
         p.put("trace.tenant.b.reportingBaseUrl", b.baseUrl());          // the Kamelet's parameter name works too
         p.put("trace.tenant.b.username", "svc-trace@fabrikam.com");
         p.put("trace.tenant.b.password", "fabrikam-p4ss");
+        p.put("trace.tenant.b.health.sourceFailingFor", "3s");     // b's health check has a threshold of its own
+        int port = Management.freePort();
+        p.put("camel.management.port", String.valueOf(port));
+        Management management = new Management(port);
         Path out = tmp.resolve("out");
         try (LogLines logs = LogLines.capture(); Forwarder forwarder = Forwarder.start(p)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= 5 && of(out, "b").size() >= 5);
@@ -60,6 +64,13 @@ class TenantsIT {
             await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= aBefore + 10);
             await().atMost(Duration.ofSeconds(10)).until(() -> !logs.forwarder("WARN", "tenant b: (window .* not read|poll failed)").isEmpty());
             assertTrue(logs.forwarder("(WARN|INFO)", "tenant a: .*(not read|poll failed)").isEmpty(), "a never failed");
+            // each tenant has its own health check: b's turns DOWN past its threshold, a's stays UP
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                Management.Reply health = management.health();
+                assertEquals(503, health.status(), health.body());
+                assertEquals("DOWN", health.check("trace-source-b"), health.body());
+                assertEquals("UP", health.check("trace-source-a"), health.body());
+            });
 
             // b comes back on the same port; then no new mail: everything either API holds must be in the sink once
             b.start();
@@ -89,6 +100,15 @@ class TenantsIT {
             }
             assertFalse(Files.exists(tmp.resolve("state/checkpoint")), "no source without a tenant");
             assertEquals(of(out, "a").size() + of(out, "b").size(), Sinks.files(out).size(), "every record names its tenant");
+            // the meters are labelled with each tenant, and count what the file sink got of each
+            Management.Metrics metrics = management.metrics();
+            for (String tenant : List.of("a", "b")) {
+                assertEquals(of(out, tenant).size(), metrics.sum("trace_records_forwarded_total", "sink", "file", "tenant", tenant),
+                        "forwarded to the file sink for tenant " + tenant);
+                assertTrue(metrics.sum("trace_rows_fetched_total", "tenant", tenant) >= of(out, tenant).size(), tenant);
+                assertTrue(metrics.value("trace_checkpoint_lag_seconds", "tenant", tenant) < 60, "tenant " + tenant + " caught up");
+            }
+            assertEquals(200, management.health().status(), "b is back: " + management.health().body());
         } finally {
             a.stop();
             b.stop();
