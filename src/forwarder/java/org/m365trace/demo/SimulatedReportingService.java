@@ -76,6 +76,8 @@ public class SimulatedReportingService {
     private String shape = "alternate";
     private double messagesPerSecond = 2;
     private Duration lateBy = Duration.ofSeconds(3);
+    /** On top of lateBy, each message shows up later still by a random part of this (0: all exactly lateBy late). */
+    private Duration lateSpread = Duration.ZERO;
     private Duration pendingFor = Duration.ofSeconds(20);
     private Clock clock = Clock.systemUTC();
 
@@ -262,10 +264,14 @@ public class SimulatedReportingService {
         }
     }
 
-    /** Adds one message (1 to 3 recipients) received now, visible {@code lateBy} later; Pending ones settle later. */
+    /**
+     * Adds one message (1 to 3 recipients) received now, visible {@code lateBy} (plus up to {@code lateSpread}) later;
+     * Pending ones settle later.
+     */
     public void sendMessage() {
         Instant now = clock.instant();
-        sendMessage(now, now.plus(lateBy));
+        long spread = lateSpread.toMillis();
+        sendMessage(now, now.plus(lateBy).plusMillis(spread > 0 ? (long) (random.nextDouble() * spread) : 0));
     }
 
     public synchronized void sendMessage(Instant received, Instant visibleFrom) {
@@ -757,6 +763,10 @@ public class SimulatedReportingService {
 
     public void setMessagesPerSecond(double messagesPerSecond) {
         this.messagesPerSecond = messagesPerSecond;
+    }
+
+    public void setLateSpread(String lateSpread) {
+        this.lateSpread = org.m365trace.Durations.parse("trace.demo.lateSpread", lateSpread);
     }
 
     public void setLateBy(String lateBy) {
