@@ -41,6 +41,7 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.batchSize=abc | trace.http.batchSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.dedupe.cacheSize=abc | trace.dedupe.cacheSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.spool.maxSize=-1 | trace.spool.maxSize: expected a whole number",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.log.format=xml | trace.log.format: expected text or json, got 'xml'",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();
