@@ -7,7 +7,9 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.function.Function;
 
@@ -67,7 +69,7 @@ final class LogFormat {
         if (value == null) {
             String locations = first(env.apply("camel.main.fileConfigurations"), sys.apply("camel.main.fileConfigurations"),
                     lookup(packaged, "camel.main.fileConfigurations"));
-            List<Properties> files = new ArrayList<>(fileConfigurations(locations));
+            List<Properties> files = new ArrayList<>(fileConfigurations(locations).values());
             // the last file wins, as in Camel (it adds each file's settings over the previous ones)
             Collections.reverse(files);
             value = first(lookup(files, KEY), lookup(packaged, KEY));
@@ -108,12 +110,12 @@ final class LogFormat {
     }
 
     /**
-     * The files of {@code camel.main.fileConfigurations}, in Camel Main's order and with its rules
+     * The files of {@code camel.main.fileConfigurations} by path, in Camel Main's order and with its rules
      * ({@code BaseMainSupport.doInitFileConfigurations}): a comma list of {@code <folder>/<name>}, the name may hold
      * {@code *}; a name without a folder is not read.
      */
-    static List<Properties> fileConfigurations(String locations) {
-        List<Properties> files = new ArrayList<>();
+    static Map<String, Properties> fileConfigurations(String locations) {
+        Map<String, Properties> files = new LinkedHashMap<>();
         if (locations == null || locations.isBlank()) {
             return files;
         }
@@ -126,7 +128,7 @@ final class LogFormat {
                     Properties p = new Properties();
                     try (InputStream in = new FileInputStream(file)) {
                         p.load(in);
-                        files.add(p);
+                        files.put(file.getPath(), p);
                     } catch (IOException | IllegalArgumentException e) {
                         // unreadable: Camel reads it too, and says so
                     }

@@ -6,7 +6,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The standalone jar's entry point: Camel Main with the YAML routes of {@code routes/} and {@code application.properties}.
  * A wrong or missing setting ends the process with one line naming the property (exit code 2). The log format
- * ({@code trace.log.format}) is applied first, so that every line, Camel's first included, has it.
+ * ({@code trace.log.format}) is applied first, so that every line, Camel's first included, has it; once Camel has read
+ * the settings, they are logged in one block ({@link SettingsSummary}).
  */
 public final class TraceForwarder {
 
@@ -24,6 +25,7 @@ public final class TraceForwarder {
         LogFormat.apply(format);
         try {
             Main main = new Main(TraceForwarder.class);
+            main.addMainListener(new SettingsSummary());
             int code = main.run(args);
             System.exit(code == 0 && Replay.failed() ? 1 : code);
         } catch (Exception e) {
