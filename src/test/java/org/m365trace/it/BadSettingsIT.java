@@ -17,6 +17,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 /** The packaged jar, started as a user would: a wrong or missing setting stops it with one line naming the property. */
 class BadSettingsIT {
 
@@ -41,6 +44,7 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.batchSize=abc | trace.http.batchSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.dedupe.cacheSize=abc | trace.dedupe.cacheSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.spool.maxSize=-1 | trace.spool.maxSize: expected a whole number",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.log.format=xml | trace.log.format: expected text or json, got 'xml'",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();
@@ -61,6 +65,19 @@ class BadSettingsIT {
         Run run = run(List.of(), Map.of("TRACE_API", "bogus"));
         assertEquals(2, run.exit, run.output);
         assertTrue(run.lastLine().startsWith("m365-trace-forwarder: trace.api: expected graph or reporting, got 'bogus'"), run.lastLine());
+    }
+
+    @Test
+    void in_json_the_line_is_a_json_line_too() throws Exception {
+        Run run = run(List.of("-Dtrace.log.format=json", "-Dtrace.api=foo", "-Dtrace.clientSecret=" + SECRET), Map.of());
+        assertEquals(2, run.exit, run.output);
+        for (String line : run.output.strip().split("\n")) {
+            assertTrue(new ObjectMapper().readTree(line).isObject(), line);
+        }
+        JsonNode last = new ObjectMapper().readTree(run.lastLine());
+        assertEquals("ERROR", last.get("level").asText(), run.lastLine());
+        assertEquals("m365-trace-forwarder: trace.api: expected graph or reporting, got 'foo'", last.get("message").asText());
+        assertFalse(run.output.contains(SECRET), "a secret reached the output");
     }
 
     record Run(int exit, String output) {

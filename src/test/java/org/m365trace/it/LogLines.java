@@ -8,10 +8,11 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The log lines written while a test runs. The product logs with slf4j-simple to {@code System.err}, which it looks
- * up on every line (simplelogger's {@code cacheOutputStream} is off), so replacing {@code System.err} with a tee sees
- * every line and still shows it in the test output. slf4j-simple writes a line with one {@code println}, which
- * {@link PrintStream} makes atomic, so lines of different threads do not mix.
+ * The log lines written while a test runs. The product logs with logback to {@code System.err}
+ * ({@code src/forwarder/resources/logback.xml}), whose console appender looks {@code System.err} up for every line
+ * (logback's {@code ConsoleTarget.SystemErr}), so replacing {@code System.err} with a tee sees every line and still
+ * shows it in the test output. The appender writes a line with one {@code write}, which {@link PrintStream} makes
+ * atomic, so lines of different threads do not mix.
  */
 final class LogLines implements AutoCloseable {
 

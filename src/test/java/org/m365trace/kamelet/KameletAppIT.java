@@ -179,10 +179,14 @@ class KameletAppIT {
         return route;
     }
 
-    /** The app's JVM: java -cp <library + its dependencies + camel-main> org.apache.camel.main.Main, the route from a file. */
+    /**
+     * The app's JVM: java -cp <library + its dependencies + camel-main> org.apache.camel.main.Main, the route from a file;
+     * its logging settings are the forwarder's (without any, logback would log everything at DEBUG).
+     */
     private Process start(Path route, String name) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-cp", classPath(), "-Dcamel.main.routesIncludePattern=file:" + route,
+                "-Dlogback.configurationFile=" + Path.of("target", "classes", "logback.xml").toAbsolutePath(),
                 "-Dcamel.main.name=kamelet-app", "org.apache.camel.main.Main"));
         Files.createDirectories(logs);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logs.resolve(name + ".log").toFile()).start();

@@ -66,7 +66,8 @@ public final class Activator implements BundleActivator, ManagedService {
     private static final Map<String, String> IGNORED_MAIN = Map.of(
             "routesIncludePattern", "the routes are the bundle's routes/*.camel.yaml",
             "durationMaxSeconds", "the routes run until the bundle stops",
-            "additionalSensitiveKeywords", "there is no startup summary of the settings");
+            "additionalSensitiveKeywords", "there is no startup summary of the settings",
+            "autoConfigurationLogSummary", "there is no startup summary of the settings");
 
     private Bundle bundle;
     private Properties defaults;
