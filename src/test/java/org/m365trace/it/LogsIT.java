@@ -110,6 +110,12 @@ class LogsIT {
         }
         List<Line> windows = windowLines(lines);
         assertFalse(windows.isEmpty());
+        if ("json".equals(format)) {
+            for (Line l : windows) {    // the source names its tenant and window in the MDC while it reads the window
+                assertEquals("a", l.json().path("tenant").asText(), l.raw());
+                assertTrue(l.message().contains("window " + l.json().path("window").asText() + ": "), l.raw());
+            }
+        }
         assertTrue(windows.stream().allMatch(l -> l.level().equals("INFO")), windows.toString());
         assertTrue(lines.stream().anyMatch(l -> l.level().equals("WARN") && isProduct(l) && l.message().startsWith("sink-http-deliver: delivery failed")),
                 "the refused delivery, WARN: " + stderr(format));
@@ -165,6 +171,7 @@ class LogsIT {
     /** The jar in its own JVM, stderr to {@code <format>.err}, stdout to {@code <format>.out}. */
     private Process start(Properties settings, Map<String, String> env, String format) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+        cmd.add("-Dcamel.management.port=0");
         settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-jar", ForwarderJar.JAR.toAbsolutePath().toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile())
