@@ -1,7 +1,6 @@
 package org.m365trace.sinks;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +20,7 @@ import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.m365trace.Durations;
 import org.m365trace.Meters;
+import org.m365trace.source.TraceTenants;
 
 /**
  * What one sink did, for operators: its meters, and its health check {@code trace-sink-<sink>}.
@@ -100,13 +100,18 @@ public class SinkWatch implements CamelContextAware {
     }
 
     /** A batch the sink took whole: counts its records as forwarded, and they leave the spool. */
-    public void delivered(String batch) {
-        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", batch);
+    public void delivered(String batch) throws IOException {
+        delivered(batch, batch);
+    }
+
+    /** A batch the sink took of which it wrote {@code sent} (the file sink skips lines it wrote before a crash). */
+    public void delivered(String sent, String batch) throws IOException {
+        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", sent);
         spool.taken(batch);
     }
 
     /** A batch the sink refused for good, now kept as a dead letter: counted, and it leaves the spool. */
-    public void deadLettered(String batch) {
+    public void deadLettered(String batch) throws IOException {
         count(deadLetters, "trace.dead.letters", "records kept as dead letters, by sink (source: unusable rows)", batch);
         spool.taken(batch);
     }
@@ -158,7 +163,7 @@ public class SinkWatch implements CamelContextAware {
             try {
                 oldest = spool.oldestWaiting();
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                return result.down().message("the " + sink + " spool cannot be read: " + e.getMessage()).error(e).build();
             }
             if (oldest == null) {
                 return result.up().build();
@@ -219,7 +224,7 @@ public class SinkWatch implements CamelContextAware {
 
     /** {@code trace.tenants}: with tenants, the counters are labelled with each record's tenant too. */
     public void setTenants(String tenants) {
-        this.tenants = tenants != null && !tenants.isBlank();
+        this.tenants = !TraceTenants.names(tenants).isEmpty();
     }
 
     public void setBacklogFor(String backlogFor) {

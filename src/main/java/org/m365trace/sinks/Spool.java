@@ -48,7 +48,7 @@ public class Spool {
     private int openCount;
     private long bytes = -1;
     private long sequence;
-    /** Records in the queue (sealed and open), counted at the start and kept up to date since. */
+    /** Records in the queue (sealed and open): counted at the start (recover), then plus appends, minus batches taken. */
     private final AtomicLong pending = new AtomicLong();
     /** The last append was refused because the spool is full; ends with the next append that fits. */
     private volatile boolean full;
@@ -162,9 +162,13 @@ public class Spool {
         return pending.get();
     }
 
-    /** A sealed batch left the queue (delivered, or kept as a dead letter): its records no longer wait. */
-    public void taken(String batch) {
+    /** A sealed batch left the queue (delivered, or kept as a dead letter): its records no longer wait, there is room. */
+    public synchronized void taken(String batch) throws IOException {
+        if (bytes < 0) {
+            recover();      // counts what waits, this batch included, before it is taken off
+        }
         pending.addAndGet(-lines(batch));
+        full = false;
     }
 
     /** The lines of a batch, as the spool wrote them (one record a line). */

@@ -79,12 +79,16 @@ public class TraceFiles {
         }
     }
 
-    /** Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. */
-    public synchronized void appendBatch(String ndjson) throws IOException {
+    /**
+     * Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. Returns the
+     * lines it wrote: those of a batch delivered again that are in the files already are not written twice.
+     */
+    public synchronized String appendBatch(String ndjson) throws IOException {
         if (!recovered) {
             recover();
         }
         int skipped = 0;
+        StringBuilder wrote = new StringBuilder(ndjson.length());
         Set<FileChannel> touched = new HashSet<>();
         for (String line : ndjson.split("\n")) {
             if (line.isBlank()) {
@@ -96,6 +100,7 @@ public class TraceFiles {
             }
             touched.add(append(line, receivedDate(line)));
             written.add(line);
+            wrote.append(line).append('\n');
         }
         // on disk before the batch leaves the spool: a power cut after its deletion must not take the lines with it
         for (FileChannel ch : touched) {
@@ -106,6 +111,7 @@ public class TraceFiles {
         if (skipped > 0) {
             LOG.info("file sink: {} records of a batch delivered again were in the files already, not written twice", skipped);
         }
+        return wrote.toString();
     }
 
     /** Appends one line to the file of its date; returns the file's channel. */

@@ -61,7 +61,7 @@ public class ApiClient implements HttpClientConfigurer, CamelContextAware {
     }
 
     /** Counts one request; the first registers every outcome, so that each is a series from 0 on. */
-    private void count(String outcome) {
+    private synchronized void count(String outcome) {
         if (outcomes.isEmpty()) {
             MeterRegistry registry = Meters.of(camelContext);
             for (String o : OUTCOMES) {

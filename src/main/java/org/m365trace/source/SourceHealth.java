@@ -25,17 +25,28 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
     private Duration failingFor = Duration.ofMinutes(15);
     private Clock clock = Clock.systemUTC();
     private boolean enabled = true;
+    private String routeId;
     private volatile boolean registered;
+    /** The id under which it is registered: trace-source[-tenant], or with the route's id if that is taken. */
+    private volatile String id;
+    /** The end of the furthest window read: a window read again (the overlap) is no sign that the source moves on. */
+    private volatile Instant furthest;
     /** The first failed poll since the last window read; null while the source works. */
     private volatile Instant failingSince;
     private volatile Instant lastRead;
     private volatile String lastFailure;
 
-    /** A window was read and committed. */
-    public void windowRead() {
+    /**
+     * A window was read and committed. It ends a failure episode when it reaches further than any before: with windows
+     * shorter than the overlap, the windows read again before the checkpoint succeed while the new one may fail.
+     */
+    public void windowRead(TraceWindows.Window window) {
         register();
-        failingSince = null;
         lastRead = clock.instant();
+        if (furthest == null || window.end().isAfter(furthest)) {
+            furthest = window.end();
+            failingSince = null;
+        }
     }
 
     /** A poll failed (the window is read again at the next poll). */
@@ -47,14 +58,22 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
         lastFailure = failure == null ? null : failure.getClass().getSimpleName();
     }
 
-    /** Joins the context's health check registry, once; called as the source starts polling. */
-    public void register() {
+    /**
+     * Joins the context's health check registry, once, as the source starts and again at each poll until it could. A
+     * second source without a tenant name in the same runtime (an app with two Kamelets) is {@code trace-source-<its
+     * route id>}.
+     */
+    public synchronized void register() {
         if (registered || camelContext == null) {
             return;
         }
-        registered = true;
         HealthCheckRegistry registry = HealthCheckRegistry.get(camelContext);
-        if (registry != null) {
+        if (registry == null) {
+            return;
+        }
+        registered = true;
+        if (!registry.register(this)) {
+            id = getId() + "-" + routeId;
             registry.register(this);
         }
     }
@@ -81,7 +100,7 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
 
     @Override
     public String getId() {
-        return "trace-source" + (tenant == null || tenant.isBlank() ? "" : "-" + tenant);
+        return id != null ? id : "trace-source" + (tenant == null || tenant.isBlank() ? "" : "-" + tenant);
     }
 
     @Override
@@ -102,6 +121,10 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
     @Override
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
+    }
+
+    public void setRouteId(String routeId) {
+        this.routeId = routeId;
     }
 
     public void setTenant(String tenant) {

@@ -5,8 +5,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -55,9 +57,14 @@ public class TraceStats implements CamelContextAware {
     /** The checkpoint when the window started: rows received before it had been read before. */
     private Instant readBefore;
 
+    /** When this process last committed a window: the time the rows before the checkpoint were last read. */
+    private Instant lastCommitAt;
+
     private String tenant;
     private String api = "graph";
     private boolean replay;
+    private boolean filtering;
+    private Duration pollInterval = Duration.ofMinutes(5);
     private TraceCheckpoint checkpoint;
     private TraceSeenRepository seen;
     private Clock clock = Clock.systemUTC();
@@ -118,11 +125,22 @@ public class TraceStats implements CamelContextAware {
             perSink.clear();
         }
         windowStarted = System.nanoTime();
-        readBefore = replay || checkpoint == null ? null : checkpoint.read();
+        readBefore = measuresLateness() ? checkpoint.read() : null;
         if (tenant != null && !tenant.isBlank()) {
             MDC.put("tenant", tenant);
         }
         MDC.put("window", String.valueOf(exchange.getProperty("traceWindow")));
+    }
+
+    /**
+     * Whether the rows before the checkpoint were read lately enough for lateness to be measured to within a poll: by
+     * this process, at most two polls (and a minute of slow windows) ago, so not across a restart or a failure episode.
+     * Not in a replay, and not with {@code trace.filter.statuses}: a row read before in a status not forwarded is not
+     * in the dedupe store, and its change to a forwarded status would look like a late row.
+     */
+    private boolean measuresLateness() {
+        return !replay && !filtering && checkpoint != null && lastCommitAt != null
+                && Duration.between(lastCommitAt, clock.instant()).compareTo(pollInterval.multipliedBy(2).plusMinutes(1)) <= 0;
     }
 
     /** The poll ends (read, failed or nothing to read): its lines no longer name a window. */
@@ -223,15 +241,14 @@ public class TraceStats implements CamelContextAware {
     }
 
     /**
-     * The window is read and committed: records its time, and returns its one log line: {@code window <start>..<end>: }
-     * and the {@link #summary()}, with the tenant if any.
+     * The window is read and committed: records its time and when it was committed, and returns its one log line:
+     * {@code window <start>..<end>: } and the {@link #summary()}, with the tenant if any, and how long it took.
      */
-    public String summary(Object window) {
+    public String windowDone(Object window) {
         long nanos = System.nanoTime() - windowStarted;
-        if (meters != null) {
-            meters.window.record(Duration.ofNanos(nanos));
-        }
-        return TraceTenants.label(tenant) + "window " + window + ": " + summary() + String.format(java.util.Locale.ROOT, " in %.1f s", nanos / 1e9);
+        meters().window.record(Duration.ofNanos(nanos));
+        lastCommitAt = clock.instant();
+        return TraceTenants.label(tenant) + "window " + window + ": " + summary() + String.format(Locale.ROOT, " in %.1f s", nanos / 1e9);
     }
 
     /**
@@ -243,7 +260,7 @@ public class TraceStats implements CamelContextAware {
         String sinks;
         synchronized (perSink) {
             sinks = perSink.isEmpty() ? "" : perSink.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
-                    .collect(java.util.stream.Collectors.joining(", ", " (", ")"));
+                    .collect(Collectors.joining(", ", " (", ")"));
         }
         return pages.get() + " pages, " + (rows.get() + u) + " rows fetched, " + forwarded.get() + " forwarded" + sinks + ", "
                 + duplicates.get() + " duplicates skipped, " + filtered.get() + " filtered out"
@@ -261,6 +278,15 @@ public class TraceStats implements CamelContextAware {
     /** Non-empty in a replay run of a time range: no lag, and no lateness (nothing is read for the first time). */
     public void setReplayFrom(String replayFrom) {
         this.replay = replayFrom != null && !replayFrom.isBlank();
+    }
+
+    /** {@code trace.filter.statuses}: with a filter, lateness is not measured. */
+    public void setFilterStatuses(String filterStatuses) {
+        this.filtering = filterStatuses != null && !filterStatuses.isBlank();
+    }
+
+    public void setPollInterval(String pollInterval) {
+        this.pollInterval = org.m365trace.Durations.parse("trace.pollInterval", pollInterval);
     }
 
     public void setCheckpoint(TraceCheckpoint checkpoint) {

@@ -1,6 +1,7 @@
 package org.m365trace.sinks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -12,6 +13,9 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.health.HealthCheck;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,25 +75,32 @@ class SinkWatchTest {
         spool.setMaxSize("1");
         String big = "{\"pad\":\"" + "x".repeat(700_000) + "\"}";
         spool.append(big);
-        try {
-            spool.append(big.replace("pad", "pad2"));
-        } catch (IOException full) {
-            // refused
-        }
+        assertThrows(IOException.class, () -> spool.append(big.replace("pad", "pad2")));
         HealthCheck.Result down = w.healthCheck().call();
         assertEquals(HealthCheck.State.DOWN, down.getState());
         assertTrue(down.getMessage().orElse("").contains("full"), down.getMessage().toString());
     }
 
     @Test
-    void aBatchTakenLeavesTheSpoolCount() throws IOException {
-        SinkWatch w = watch("", Instant.now());
-        spool.append("{\"api\":\"graph\",\"n\":1}");
-        spool.append("{\"api\":\"graph\",\"n\":2}");
-        assertEquals(2, spool.pendingRecords());
-        w.delivered("{\"api\":\"graph\",\"n\":1}\n");
-        w.deadLettered("{\"api\":\"graph\",\"n\":2}\n");
-        assertEquals(0, spool.pendingRecords());
+    void countsWhatTheSinkTookAndWhatItRefusedAndTheyLeaveTheSpoolCount() throws Exception {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        CamelContext context = new DefaultCamelContext();
+        context.getRegistry().bind("meters", meters);
+        SinkWatch w = watch("a,b", Instant.now());
+        w.setCamelContext(context);
+        for (int n = 1; n <= 4; n++) {
+            spool.append("{\"api\":\"graph\",\"tenant\":\"" + (n < 4 ? "a" : "b") + "\",\"n\":" + n + "}");
+        }
+        assertEquals(4, spool.pendingRecords());
+        String batch = "{\"api\":\"graph\",\"tenant\":\"a\",\"n\":1}\n{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n";
+        w.delivered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n", batch);     // n 1 was written before a crash
+        w.delivered("{\"api\":\"graph\",\"tenant\":\"b\",\"n\":4}\n");
+        w.deadLettered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":3}\n");
+        assertEquals(1.0, meters.get("trace.records.forwarded").tags("sink", "http", "api", "graph", "tenant", "a").counter().count());
+        assertEquals(1.0, meters.get("trace.records.forwarded").tags("tenant", "b").counter().count());
+        assertEquals(1.0, meters.get("trace.dead.letters").tags("sink", "http", "tenant", "a").counter().count());
+        assertEquals(0, spool.pendingRecords(), "every batch left the spool");
+        assertEquals(0.0, meters.get("trace.sink.pending").tags("sink", "http").gauge().value());
         try (var files = Files.list(dir)) {
             assertTrue(files.findAny().isPresent(), "the files themselves are the delivery route's to delete");
         }

@@ -59,11 +59,28 @@ class SourceHealthTest {
         assertTrue(down.getMessage().orElse("").contains("trace.health.sourceFailingFor"), down.getMessage().toString());
         assertTrue(down.getMessage().orElse("").contains("IOException"), down.getMessage().toString());
 
-        h.windowRead();
+        h.windowRead(window("09:40", "09:45"));
         assertEquals(HealthCheck.State.UP, h.call().getState(), "a window read");
         clock.now = clock.now.plus(Duration.ofMinutes(1));
         h.pollFailed(new IOException("refused"));
         assertEquals(HealthCheck.State.UP, h.call().getState(), "a new episode starts its own clock");
+    }
+
+    @Test
+    void aWindowReadAgainInTheOverlapIsNoSignThatTheSourceMovesOn() {
+        SourceHealth h = health("");
+        h.windowRead(window("09:40", "09:45"));
+        h.pollFailed(new IOException("the window after the checkpoint fails"));
+        clock.now = clock.now.plus(Duration.ofMinutes(16));
+        h.windowRead(window("09:35", "09:40"));     // windows shorter than the overlap: the re-read ones succeed
+        h.pollFailed(new IOException("the window after the checkpoint fails"));
+        assertEquals(HealthCheck.State.DOWN, h.call().getState(), "still stuck at 09:45");
+        h.windowRead(window("09:45", "09:50"));
+        assertEquals(HealthCheck.State.UP, h.call().getState(), "past the checkpoint");
+    }
+
+    private static TraceWindows.Window window(String from, String to) {
+        return new TraceWindows.Window(Instant.parse("2026-11-30T" + from + ":00Z"), Instant.parse("2026-11-30T" + to + ":00Z"));
     }
 
     @Test

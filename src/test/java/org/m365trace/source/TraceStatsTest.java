@@ -31,16 +31,25 @@ class TraceStatsTest {
     private final CamelContext context = new DefaultCamelContext();
 
     private TraceStats stats(TraceSeenRepository seen) throws IOException {
-        TraceCheckpoint checkpoint = new TraceCheckpoint();
-        checkpoint.setStateDir(state.toString());
-        checkpoint.commit(CHECKPOINT);
+        TraceCheckpoint checkpoint = checkpoint();
         TraceStats stats = new TraceStats();
         stats.setApi("reporting");
         stats.setCheckpoint(checkpoint);
         stats.setSeen(seen);
+        stats.setPollInterval("5m");
         stats.setClock(Clock.fixed(NOW, ZoneOffset.UTC));
         stats.startWindow(exchange());
+        stats.windowDone("the previous window");     // committed by this process just now: the next read measures
+        stats.startWindow(exchange());
         return stats;
+    }
+
+    /** The checkpoint in {@link #state}, at 09:45. */
+    private TraceCheckpoint checkpoint() throws IOException {
+        TraceCheckpoint checkpoint = new TraceCheckpoint();
+        checkpoint.setStateDir(state.toString());
+        checkpoint.commit(CHECKPOINT);
+        return checkpoint;
     }
 
     private TraceSeenRepository seen() throws Exception {
@@ -75,6 +84,30 @@ class TraceStatsTest {
     }
 
     @Test
+    void noLatenessWhenTheTimeBeforeTheCheckpointWasNotReadLately() throws Exception {
+        TraceStats stats = stats(seen());
+        stats.setClock(Clock.fixed(NOW.plus(Duration.ofHours(2)), ZoneOffset.UTC));
+        stats.startWindow(exchange());
+        assertNull(stats.lateness("id1|a@contoso.com|Delivered", "2026-11-30T09:40:00.000Z"),
+                "the last read was two hours ago (an outage): when the row showed up in between is not known");
+
+        TraceStats restarted = new TraceStats();
+        restarted.setCheckpoint(checkpoint());
+        restarted.setClock(Clock.fixed(NOW, ZoneOffset.UTC));
+        restarted.startWindow(exchange());
+        assertNull(restarted.lateness("id1|a@contoso.com|Delivered", "2026-11-30T09:40:00.000Z"), "read by an earlier process");
+    }
+
+    @Test
+    void noLatenessWithAStatusFilter() throws Exception {
+        TraceStats stats = stats(seen());
+        stats.setFilterStatuses("Delivered,Failed");
+        stats.startWindow(exchange());
+        assertNull(stats.lateness("id1|a@contoso.com|Delivered", "2026-11-30T09:40:00.000Z"),
+                "its Pending row may have been read and filtered out, and so not be in the dedupe store");
+    }
+
+    @Test
     void noLatenessBeforeTheFirstCheckpointNorInAReplay() throws Exception {
         TraceStats first = new TraceStats();
         first.setClock(Clock.fixed(NOW, ZoneOffset.UTC));
@@ -99,7 +132,7 @@ class TraceStatsTest {
         Exchange record = exchange();
         record.getMessage().setHeader("traceSinks", "file,syslog");
         stats.forwarded(record);
-        String line = stats.summary("W");
+        String line = stats.windowDone("W");
         assertTrue(line.matches("window W: 1 pages, 3 rows fetched, 1 forwarded \\(file 1, syslog 1\\), 1 duplicates skipped,"
                 + " 1 filtered out in \\d+\\.\\d s"), line);
         assertEquals(15 * 60.0, stats.lagSeconds(), 0.001, "now (10:00) minus the checkpoint (09:45)");
