@@ -20,6 +20,7 @@ import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.m365trace.Durations;
 import org.m365trace.Meters;
+import org.m365trace.ReadinessCheck;
 import org.m365trace.source.TraceTenants;
 
 /**
@@ -147,9 +148,7 @@ public class SinkWatch implements CamelContextAware {
     }
 
     /** {@code trace-sink-<sink>}: DOWN while the spool is full or its oldest record waited too long. */
-    private final class Check implements HealthCheck {
-
-        private boolean enabled = true;
+    private final class Check extends ReadinessCheck {
 
         @Override
         public Result call(Map<String, Object> options) {
@@ -181,26 +180,6 @@ public class SinkWatch implements CamelContextAware {
         @Override
         public String getId() {
             return "trace-sink-" + sink;
-        }
-
-        @Override
-        public String getGroup() {
-            return "trace";
-        }
-
-        @Override
-        public boolean isLiveness() {
-            return false;
-        }
-
-        @Override
-        public boolean isEnabled() {
-            return enabled;
-        }
-
-        @Override
-        public void setEnabled(boolean enabled) {
-            this.enabled = enabled;
         }
     }
 

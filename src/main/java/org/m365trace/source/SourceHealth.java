@@ -7,10 +7,11 @@ import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
-import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.m365trace.Durations;
+import org.m365trace.ReadinessCheck;
+import org.m365trace.TraceErrors;
 
 /**
  * The health check {@code trace-source} ({@code trace-source-<tenant>} with tenants): DOWN once every poll has failed
@@ -18,13 +19,12 @@ import org.m365trace.Durations;
  * restart does not mend an API that fails, so it is no liveness check. It joins the runtime's health check registry
  * when there is one (the standalone's {@code /observe/health}); without one it costs nothing.
  */
-public class SourceHealth implements HealthCheck, CamelContextAware {
+public class SourceHealth extends ReadinessCheck implements CamelContextAware {
 
     private CamelContext camelContext;
     private String tenant;
     private Duration failingFor = Duration.ofMinutes(15);
     private Clock clock = Clock.systemUTC();
-    private boolean enabled = true;
     private String routeId;
     private volatile boolean registered;
     /** The id under which it is registered: trace-source[-tenant], or with the route's id if that is taken. */
@@ -55,7 +55,7 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
         if (failingSince == null) {
             failingSince = clock.instant();
         }
-        lastFailure = failure == null ? null : failure.getClass().getSimpleName();
+        lastFailure = failure == null ? null : TraceErrors.describe(failure);
     }
 
     /**
@@ -94,33 +94,13 @@ public class SourceHealth implements HealthCheck, CamelContextAware {
             return result.up().build();
         }
         return result.down().message("every poll has failed for " + failing.toSeconds() + " s (more than"
-                + " trace.health.sourceFailingFor " + failingFor.toSeconds() + " s)" + (lastFailure == null ? "" : ", the last with " + lastFailure)
+                + " trace.health.sourceFailingFor " + failingFor.toSeconds() + " s)" + (lastFailure == null ? "" : ", the last: " + lastFailure)
                 + "; see the log").build();
     }
 
     @Override
     public String getId() {
         return id != null ? id : "trace-source" + (tenant == null || tenant.isBlank() ? "" : "-" + tenant);
-    }
-
-    @Override
-    public String getGroup() {
-        return "trace";
-    }
-
-    @Override
-    public boolean isLiveness() {
-        return false;
-    }
-
-    @Override
-    public boolean isEnabled() {
-        return enabled;
-    }
-
-    @Override
-    public void setEnabled(boolean enabled) {
-        this.enabled = enabled;
     }
 
     public void setRouteId(String routeId) {
