@@ -45,6 +45,8 @@ final class SettingsSummary extends MainListenerSupport {
     private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
     private static final Pattern SECRET_WORDS = Pattern.compile("password|passphrase|secret|authorization|credential|apikey|privatekey|token$");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\??([^}:]+)");
+    /** A placeholder that reads the environment or a system property: what it holds is not the block's to show. */
+    private static final Pattern OUTSIDE = Pattern.compile("\\{\\{\\??(env|sysenv|sys):");
 
     private final Map<String, String> environment;
     private final Properties system;
@@ -163,7 +165,11 @@ final class SettingsSummary extends MainListenerSupport {
         return loc.equals("application.properties") ? "" : loc;
     }
 
-    /** The value shown: masked if secret, else with its placeholders resolved and a URL's password masked. */
+    /**
+     * The value shown: masked if secret, else with its placeholders resolved and a URL's password masked. A value that
+     * reads the environment or a system property ({@code {{env:NAME}}}) is shown as written: such an indirection is how
+     * a secret is kept out of the files, whatever the name of the setting it goes into.
+     */
     private static String value(CamelContext context, String name, String raw) {
         if (raw == null || raw.isEmpty()) {
             return "";
@@ -172,6 +178,9 @@ final class SettingsSummary extends MainListenerSupport {
             return MASK;
         }
         String value = raw;
+        if (OUTSIDE.matcher(value).find()) {
+            return value.contains("://") ? URISupport.sanitizeUri(value) : value;
+        }
         if (value.contains("{{")) {
             Matcher m = PLACEHOLDER.matcher(value);
             while (m.find()) {

@@ -114,6 +114,18 @@ class SettingsSummaryTest {
     }
 
     @Test
+    void a_value_read_from_the_environment_or_a_system_property_is_shown_as_written() throws Exception {
+        System.setProperty("m365trace.test.signature", "s1gn4ture-in-a-url");
+        try {
+            List<String> lines = block(Map.of(), Map.of("trace.http.url", "https://siem.example/in?sig={{sys:m365trace.test.signature}}"));
+            assertEquals("trace.http.url = https://siem.example/in?sig={{sys:m365trace.test.signature}} [-D]", line(lines, "trace.http.url"));
+            assertFalse(String.join("\n", lines).contains("s1gn4ture"), "what the property holds is not shown");
+        } finally {
+            System.clearProperty("m365trace.test.signature");
+        }
+    }
+
+    @Test
     void what_camel_deems_sensitive_is_masked() {
         context.getCamelContextExtension().setAdditionalSensitiveKeywords("authorization");
         for (String name : List.of("trace.password", "trace.clientSecret", "trace.tenant.x.client-secret", "trace.http.authorization",
