@@ -37,11 +37,32 @@ public class TraceErrors {
     private String tenant;
     /** A replay run of a time range: a failed window ends the run (the exchange fails after the report). */
     private boolean replayRange;
+    private static final long PAUSE = 2000;
+
     /** Per route that owns a unit of work (the poll, each sink's delivery): the first failure of the current episode. */
     private final Map<String, String> episodes = new HashMap<>();
     /** Per such route: the kinds of failure logged in the current episode. */
     private final Map<String, Set<String>> kinds = new HashMap<>();
     private final Map<String, Integer> failures = new HashMap<>();
+
+    /**
+     * How long a sink's delivery pauses after a failure before it tries again: the endpoint's Retry-After (an HTTP 429
+     * or 503; at most 10 minutes), else 2 seconds.
+     */
+    public long pause(Exchange exchange) {
+        Throwable e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (e instanceof HttpOperationFailedException h && h.getResponseHeaders() != null) {
+            String retryAfter = h.getResponseHeaders().get("Retry-After");
+            if (retryAfter != null) {
+                try {
+                    return Math.min(600_000L, Math.max(PAUSE, Long.parseLong(retryAfter.trim()) * 1000));
+                } catch (NumberFormatException notSeconds) {
+                    // an HTTP date: the usual pause
+                }
+            }
+        }
+        return PAUSE;
+    }
 
     /** Logs the exception of {@code exchange} (caught or pending) once per episode. */
     public synchronized void report(Exchange exchange) {

@@ -38,6 +38,7 @@ public class TraceSettings {
     private String httpEnabled;
     private String httpUrl;
     private String httpFormat;
+    private String httpPreset = "";
     private Set<String> statuses = Set.of();
     private String httpBatchSize = "500";
     private String httpBatchTimeout = "5s";
@@ -116,8 +117,10 @@ public class TraceSettings {
             required("trace.syslog.host", syslogHost, "the host name or address of the syslog receiver");
         }
         if (bool("trace.http.enabled", httpEnabled)) {
-            required("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
-            url("trace.http.url", httpUrl);
+            if (!"azure-monitor".equals(httpPreset)) {       // Azure Monitor's URL is made of trace.azure.*
+                required("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
+                url("trace.http.url", httpUrl);
+            }
             oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
         }
         validateReplay();
@@ -370,6 +373,10 @@ public class TraceSettings {
 
     public void setHttpUrl(String httpUrl) {
         this.httpUrl = httpUrl;
+    }
+
+    public void setHttpPreset(String httpPreset) {
+        this.httpPreset = httpPreset == null ? "" : httpPreset.strip();
     }
 
     public void setHttpFormat(String httpFormat) {

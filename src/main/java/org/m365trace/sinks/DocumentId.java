@@ -5,6 +5,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 
+import org.m365trace.source.TraceRecords;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -26,8 +28,22 @@ public final class DocumentId {
     private DocumentId() {
     }
 
-    /** The id of a normalized record (or of any object with its three key fields). */
+    /**
+     * The id of a record in any schema: normalized (or any object with its three key fields), ECS (its
+     * {@code m365.message_trace}) or raw (Microsoft's field names, the status normalized): a row has the same id
+     * whichever schema it is sent in.
+     */
     public static String of(JsonNode record) {
+        JsonNode trace = record.path("m365").path("message_trace");
+        if (trace.isObject()) {
+            record = trace;
+        }
+        if (record.has("MessageTraceId")) {
+            return of(text(record, "MessageTraceId"), text(record, "RecipientAddress"), TraceRecords.status(text(record, "Status")));
+        }
+        if (!record.has("messageTraceId") && record.has("id")) {
+            return of(text(record, "id"), text(record, "recipientAddress"), TraceRecords.status(text(record, "status")));
+        }
         return of(text(record, "messageTraceId"), text(record, "recipientAddress"), text(record, "status"));
     }
 

@@ -5,6 +5,8 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.Locale;
 
+import org.m365trace.source.TraceDirection;
+
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,13 +19,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  *
  * <pre>
  * &#64;timestamp               received
+ * ecs.version              {@value #ECS_VERSION}
  * email.from.address       senderAddress
  * email.to.address         [recipientAddress]
  * email.subject            subject
  * email.message_id         messageId
  * email.local_id           messageTraceId
  * email.delivery_timestamp received
- * email.direction          from trace.localDomains ({@link TraceDirection}); absent when that is empty
+ * email.direction          the record's direction (trace.localDomains, added by the source), else from
+ *                          {@link #setLocalDomains}; absent when neither is set
  * source.ip                fromIP
  * destination.ip           toIP
  * event.kind               "event"
@@ -45,6 +49,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 public class EcsRecord {
 
     public static final String DEFAULT_DATASET = "m365.message_trace";
+    /** The ECS version the documents follow. */
+    public static final String ECS_VERSION = "8.11.0";
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -100,6 +106,9 @@ public class EcsRecord {
 
         g.writeStartObject();
         field(g, "@timestamp", received);
+        g.writeObjectFieldStart("ecs");
+        g.writeStringField("version", ECS_VERSION);
+        g.writeEndObject();
 
         g.writeObjectFieldStart("email");
         if (sender != null) {
@@ -118,7 +127,8 @@ public class EcsRecord {
         field(g, "message_id", text(r, "messageId"));
         field(g, "local_id", text(r, "messageTraceId"));
         field(g, "delivery_timestamp", received);
-        field(g, "direction", direction.of(sender, recipient));
+        String recorded = text(r, "direction");
+        field(g, "direction", recorded != null ? recorded : direction.of(sender, recipient));
         g.writeEndObject();
 
         if (fromIp != null) {

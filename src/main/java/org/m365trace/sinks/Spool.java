@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -260,6 +261,27 @@ public class Spool {
     /** Names sort in append order, also across restarts: start time in ms, then a counter. */
     private String nextName() {
         return String.format("%013d-%06d.ndjson", System.currentTimeMillis(), sequence++ % 1_000_000);
+    }
+
+    /**
+     * Puts {@code parts} in the place of the sealed batch {@code batchName} that is being delivered: as
+     * {@code <batch>-01.ndjson}, {@code <batch>-02.ndjson}, ..., which sort where the batch did. The delivery route then
+     * ends without a failure, so that the file consumer deletes the batch itself. Used to split a batch that is too
+     * large for the endpoint, and to keep only the records to send again (Elasticsearch's throttled items).
+     */
+    public synchronized void replace(String batchName, List<String> parts) throws IOException {
+        String base = batchName.replaceFirst("\\.ndjson$", "");
+        for (int i = 0; i < parts.size(); i++) {
+            String name = String.format("%s-%02d.ndjson", base, i + 1);
+            Path part = dir.resolve("." + name);
+            Files.writeString(part, parts.get(i), StandardCharsets.UTF_8);
+            Files.move(part, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Keeps only {@code lines} of the sealed batch {@code batchName} being delivered: see {@link #replace}. */
+    public void keep(String batchName, String lines) throws IOException {
+        replace(batchName, List.of(lines));
     }
 
     /** Turns a batch file of JSON lines into a JSON array: {@code [rec,rec,...]}. */

@@ -131,13 +131,21 @@ public class TraceFiles {
         return ch;
     }
 
-    /** The yyyy-MM-dd of the record's received field (the JSON as this product writes it). */
+    /**
+     * The yyyy-MM-dd of the record's received field (the JSON as this product writes it, also inside an ECS document),
+     * else of the received time of a raw row.
+     */
     static String receivedDate(String json) {
         int at = json.indexOf(RECEIVED);
-        if (at < 0 || json.length() < at + RECEIVED.length() + 10) {
+        if (at >= 0 && json.length() >= at + RECEIVED.length() + 10) {
+            return json.substring(at + RECEIVED.length(), at + RECEIVED.length() + 10);
+        }
+        try {
+            java.time.Instant received = SinkSchema.received(HttpPreset.read(json));
+            return received == null ? "unknown" : received.toString().substring(0, 10);
+        } catch (RuntimeException notJson) {
             return "unknown";
         }
-        return json.substring(at + RECEIVED.length(), at + RECEIVED.length() + 10);
     }
 
     /** Closes the open files. */

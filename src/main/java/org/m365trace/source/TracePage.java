@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
 
@@ -13,6 +14,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * Streams the rows of one API page as normalized records, one at a time, whatever the reply shape:
@@ -30,6 +32,8 @@ public final class TracePage implements Iterator<Object>, Closeable {
     private final JsonParser parser;
     private final String api;
     private final String tenant;
+    private final TraceDirection direction;
+    private final boolean rawRows;
     private final URI requestUri;
     private String nextLink;
     private boolean inArray;
@@ -44,8 +48,18 @@ public final class TracePage implements Iterator<Object>, Closeable {
 
     /** As above, each record with {@code "tenant": tenant} when a tenant is named (many tenants in one process). */
     public TracePage(InputStream body, String api, String requestUri, String tenant) {
+        this(body, api, requestUri, tenant, TraceDirection.off(), false);
+    }
+
+    /**
+     * As above; each record gains {@code "direction"} when {@code direction} is on (trace.localDomains), and with
+     * {@code rawRows} it is a {@link Row} that keeps the row as the API served it (for sinks of schema raw).
+     */
+    public TracePage(InputStream body, String api, String requestUri, String tenant, TraceDirection direction, boolean rawRows) {
         this.api = api;
         this.tenant = tenant == null || tenant.isBlank() ? null : tenant.trim();
+        this.direction = direction == null ? TraceDirection.off() : direction;
+        this.rawRows = rawRows;
         this.requestUri = URI.create(requestUri);
         try {
             this.parser = FACTORY.createParser(body);
@@ -104,7 +118,10 @@ public final class TracePage implements Iterator<Object>, Closeable {
             if (tenant != null) {
                 record.put("tenant", tenant);
             }
-            return record;
+            if (direction.enabled()) {
+                record.put("direction", direction.of((String) record.get("senderAddress"), (String) record.get("recipientAddress")));
+            }
+            return rawRows ? new Row(record, raw(row)) : record;
         } catch (MalformedPageException e) {
             return UnusableRow.of(row, e.getMessage());
         }
@@ -165,6 +182,36 @@ public final class TracePage implements Iterator<Object>, Closeable {
             throw new MalformedPageException("the page has neither d.results nor value");
         }
         return false;
+    }
+
+    /** The raw document of a row: the row as served, plus {@code api} and, with a tenant, {@code tenant}. */
+    private JsonNode raw(JsonNode row) {
+        if (row instanceof ObjectNode object) {
+            object.put("api", api);
+            if (tenant != null) {
+                object.put("tenant", tenant);
+            }
+        }
+        return row;
+    }
+
+    /**
+     * A record that keeps its row as the API served it ({@link #raw()}: the row plus {@code api} and {@code tenant}).
+     * It is still the record's map: marshalled to JSON it is the normalized record, the row is not part of it.
+     */
+    public static final class Row extends LinkedHashMap<String, Object> {
+
+        private final transient JsonNode raw;
+
+        Row(Map<String, Object> record, JsonNode raw) {
+            super(record);
+            this.raw = raw;
+        }
+
+        /** The raw document: the row as served, plus {@code api} (and {@code tenant}). */
+        public JsonNode raw() {
+            return raw;
+        }
     }
 
     @Override

@@ -27,6 +27,8 @@ public class TraceSource {
     private String graphBaseUrl;
     private int pageSize = 1000;
     private String tenant;
+    private TraceDirection direction = TraceDirection.off();
+    private boolean rawRows;
 
     /** The URL of the first page of {@code window}, with its {@code $filter} and {@code $top}. */
     public String firstUrl(Window window) {
@@ -71,7 +73,15 @@ public class TraceSource {
 
     /** Streams the rows of a page as records; the page's next link is read from the returned page afterwards. */
     public TracePage open(InputStream body, String requestUri) {
-        return new TracePage(body, api, requestUri, tenant);
+        return new TracePage(body, api, requestUri, tenant, direction, rawRows);
+    }
+
+    /**
+     * The raw document of a record (the row as the API served it, plus {@code api} and {@code tenant}) as JSON, for
+     * the header {@code traceRaw}; null unless {@code rawRows} is set.
+     */
+    public String raw(Map<String, Object> record) {
+        return record instanceof TracePage.Row row ? row.raw().toString() : null;
     }
 
     private static String encode(String s) {
@@ -97,6 +107,16 @@ public class TraceSource {
     /** The tenant name put on every record (many tenants in one process); empty: no tenant field. */
     public void setTenant(String tenant) {
         this.tenant = tenant;
+    }
+
+    /** {@code trace.localDomains}: each record gains {@code direction}; blank (the default): it has none. */
+    public void setLocalDomains(String localDomains) {
+        this.direction = TraceDirection.of(localDomains);
+    }
+
+    /** Whether records keep their raw rows (a sink has schema raw): see {@link #raw(Map)}. */
+    public void setRawRows(boolean rawRows) {
+        this.rawRows = rawRows;
     }
 
     public void setPageSize(int pageSize) {

@@ -35,7 +35,9 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "username", "password", "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
             "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
-            "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to");
+            "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains");
+    /** The sinks whose schema may be raw: their sources keep each row as served (Kamelet parameter rawRows). */
+    static final List<String> SINKS = List.of("file", "syslog", "http");
 
     static final String KAMELET = "m365-message-trace-source";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
@@ -102,6 +104,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
                 values.put(parameter(key), setting(pc, tenant, key, 0));
             }
             values.put("tenant", tenant);
+            values.put("rawRows", String.valueOf(rawRows(pc)));
             check(tenant, values);
             String other = identities.put(identity(values), tenant);
             if (other != null) {
@@ -117,6 +120,11 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             plan.put("trace-source" + suffix, parameters);
         }
         return plan;
+    }
+
+    /** Whether a sink's schema is raw ({@code trace.<sink>.schema}): then the records carry their rows as served. */
+    private static boolean rawRows(PropertiesComponent pc) {
+        return SINKS.stream().anyMatch(sink -> pc.resolveProperty("trace." + sink + ".schema").orElse("").strip().equalsIgnoreCase("raw"));
     }
 
     /** How log lines name a tenant: {@code tenant <name>: }, nothing without tenants. */
@@ -156,6 +164,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             windows.setMaxLookback(v.get("maxLookback"));
             new RequestBudget().setPeriod(v.get("graphBudgetPeriod"));
             new ApiReplies().setMaxBackoff(v.get("graphMaxBackoff"));
+            TraceDirection.of(v.get("localDomains"));
             TraceAuth auth = new TraceAuth();
             auth.setConnectTimeout(v.get("connectTimeout"));
             auth.setReadTimeout(v.get("readTimeout"));

@@ -82,7 +82,7 @@ class EcsRecordTest {
                 + "\"received\":\"2026-03-02T09:30:12.900Z\",\"senderAddress\":null,\"recipientAddress\":\"alice@contoso.com\","
                 + "\"subject\":null,\"status\":null,\"size\":null,\"fromIP\":null,\"toIP\":null,\"api\":\"graph\"}";
         String ecs = contoso().toEcs(record);
-        assertEquals("{\"@timestamp\":\"2026-03-02T09:30:12.900Z\",\"email\":{\"to\":{\"address\":[\"alice@contoso.com\"]},"
+        assertEquals("{\"@timestamp\":\"2026-03-02T09:30:12.900Z\",\"ecs\":{\"version\":\"8.11.0\"},\"email\":{\"to\":{\"address\":[\"alice@contoso.com\"]},"
                 + "\"local_id\":\"c4d5e6f7-2a3b-4c5d-9e8f-08de5a1b2c03\",\"delivery_timestamp\":\"2026-03-02T09:30:12.900Z\","
                 + "\"direction\":\"inbound\"},\"event\":{\"kind\":\"event\",\"category\":[\"email\"],\"type\":[\"info\"],"
                 + "\"outcome\":\"unknown\",\"dataset\":\"m365.message_trace\"},\"related\":{\"user\":[\"alice@contoso.com\"]},"

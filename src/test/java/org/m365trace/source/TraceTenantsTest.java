@@ -51,6 +51,7 @@ class TraceTenantsTest {
                 ((Map<String, Object>) ((Map<String, Object>) kamelet.get("spec")).get("definition")).get("properties");
         Set<String> expected = TraceTenants.SOURCE_KEYS.stream().map(TraceTenants::parameter).collect(Collectors.toCollection(TreeSet::new));
         expected.add("tenant");
+        expected.add("rawRows");             // not a setting: true when a sink's schema is raw
         assertEquals(expected, new TreeSet<>(parameters.keySet()));
 
         Properties packaged = new Properties();

@@ -1,4 +1,4 @@
-package org.m365trace.sinks;
+package org.m365trace.source;
 
 import java.util.Collections;
 import java.util.LinkedHashSet;

@@ -1,4 +1,4 @@
-package org.m365trace.sinks;
+package org.m365trace.source;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
