@@ -33,12 +33,12 @@ final class ElasticBulk {
     static HttpReply reply(String body, String batch) {
         JsonNode reply = HttpPreset.read(body);
         if (!reply.path("errors").asBoolean(false)) {
-            return HttpReply.delivered(batch);
+            return HttpReply.ofDelivered(batch);
         }
         List<String> lines = lines(batch);
         JsonNode items = reply.path("items");
         if (items.size() != lines.size()) {
-            return HttpReply.failed();      // not a reply to this request: send it all again (409s make that safe)
+            return HttpReply.ofFailed();      // not a reply to this request: send it all again (409s make that safe)
         }
         StringBuilder delivered = new StringBuilder();
         StringBuilder retry = new StringBuilder();
@@ -59,7 +59,7 @@ final class ElasticBulk {
         }
         String reason = reasons.isEmpty() ? "" : "Elasticsearch refused " + reasons.size() + " of " + lines.size()
                 + " documents for good: " + String.join("; ", reasons);
-        return HttpReply.parts(delivered.toString(), retry.toString(), dead.toString(), reason);
+        return HttpReply.ofParts(delivered.toString(), retry.toString(), dead.toString(), reason);
     }
 
     /** An item's error as Elasticsearch words it: its type and reason, and the reason it was caused by. */

@@ -162,9 +162,9 @@ public class HttpPreset {
                 case ELASTIC_BULK -> ElasticBulk.reply(replied, batch);
                 case SPLUNK_HEC -> {
                     long ackId = splunkAck ? SplunkHec.ackId(replied) : -1;
-                    yield ackId < 0 ? HttpReply.delivered(batch) : HttpReply.delivered(batch).awaitingAck(ackId, clock.instant());
+                    yield ackId < 0 ? HttpReply.ofDelivered(batch) : HttpReply.ofDelivered(batch).awaitingAck(ackId, clock.instant());
                 }
-                default -> HttpReply.delivered(batch);
+                default -> HttpReply.ofDelivered(batch);
             };
         }
         if (status == 413) {
@@ -174,19 +174,19 @@ public class HttpPreset {
             if (status == 401) {
                 azureAuth().invalidate();
             }
-            return HttpReply.failed();          // a role assignment takes minutes to apply: the records wait
+            return HttpReply.ofFailed();          // a role assignment takes minutes to apply: the records wait
         }
         if (status >= 400 && status < 500 && status != 408 && status != 425 && status != 429) {
             String words = SPLUNK_HEC.equals(preset) ? SplunkHec.error(replied) : replied;
-            return HttpReply.refused(batch, "the http sink refused a batch for good: HTTP " + status + " " + statusText
+            return HttpReply.ofRefused(batch, "the http sink refused a batch for good: HTTP " + status + " " + statusText
                     + " from " + target() + ": " + words);
         }
-        return HttpReply.failed();
+        return HttpReply.ofFailed();
     }
 
     /** A batch too large for one request: split (by size for Azure Monitor, else in halves), or refused when it is one record. */
     private static HttpReply tooLarge(String batch, String reason) {
-        return ElasticBulk.lines(batch).size() > 1 ? HttpReply.tooLarge() : HttpReply.refused(batch, reason);
+        return ElasticBulk.lines(batch).size() > 1 ? HttpReply.ofTooLarge() : HttpReply.ofRefused(batch, reason);
     }
 
     /** The parts a too large batch is split into: each fits Azure Monitor's 1 MB; else two halves. */

@@ -22,32 +22,32 @@ public final class HttpReply {
     private Instant sentAt;
     private volatile boolean acked;
 
-    static HttpReply delivered(String batch) {
+    static HttpReply ofDelivered(String batch) {
         HttpReply r = new HttpReply();
         r.delivered = batch;
         return r;
     }
 
-    static HttpReply failed() {
+    static HttpReply ofFailed() {
         HttpReply r = new HttpReply();
         r.failed = true;
         return r;
     }
 
-    static HttpReply tooLarge() {
+    static HttpReply ofTooLarge() {
         HttpReply r = new HttpReply();
         r.tooLarge = true;
         return r;
     }
 
-    static HttpReply refused(String batch, String reason) {
+    static HttpReply ofRefused(String batch, String reason) {
         HttpReply r = new HttpReply();
         r.deadLetters = batch;
         r.reason = reason;
         return r;
     }
 
-    static HttpReply parts(String delivered, String retry, String deadLetters, String reason) {
+    static HttpReply ofParts(String delivered, String retry, String deadLetters, String reason) {
         HttpReply r = new HttpReply();
         r.delivered = delivered;
         r.retry = retry;

@@ -217,9 +217,9 @@ class HttpPresetTest {
     void partialDeadLettersGetANameOfTheirOwn() {
         HttpPreset p = preset("elastic-bulk");
         String batch = batch("ecs", 2);
-        HttpReply whole = HttpReply.refused(batch, "no");
+        HttpReply whole = HttpReply.ofRefused(batch, "no");
         assertEquals("1700000000000-000001.ndjson", p.deadLetterName("1700000000000-000001.ndjson", whole));
-        HttpReply part = HttpReply.parts(batch.lines().findFirst().orElseThrow() + "\n", "", batch.lines().toList().get(1) + "\n", "no");
+        HttpReply part = HttpReply.ofParts(batch.lines().findFirst().orElseThrow() + "\n", "", batch.lines().toList().get(1) + "\n", "no");
         String name = p.deadLetterName("1700000000000-000001.ndjson", part);
         assertTrue(name.matches("1700000000000-000001-refused-[A-Za-z0-9_-]{12}\\.ndjson"), name);
         assertEquals(name, p.deadLetterName("1700000000000-000001.ndjson", part), "the same lines, the same name");
