@@ -45,6 +45,10 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.dedupe.cacheSize=abc | trace.dedupe.cacheSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.spool.maxSize=-1 | trace.spool.maxSize: expected a whole number",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.log.format=xml | trace.log.format: expected text or json, got 'xml'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.file.schema=elastic | trace.file.schema: expected normalized, ecs or raw, got 'elastic'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.enabled=true,trace.http.url=http://127.0.0.1:9/x,trace.http.preset=splunk-hec | trace.splunk.token: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.enabled=true,trace.http.preset=azure-monitor | trace.azure.endpoint: expected",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.localDomains=contoso com | trace.localDomains: expected",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();
