@@ -16,6 +16,13 @@ public class SettingException extends IllegalArgumentException {
                 + ".<key>, or for every tenant as trace.<key>)");
     }
 
+    /** Fails when a required setting is blank. */
+    public static void require(String property, String value, String expected) {
+        if (value == null || value.isBlank()) {
+            throw new SettingException(property, expected, value);
+        }
+    }
+
     public SettingException(String property, String expected, String actual) {
         super(property + ": expected " + expected + ", got " + (actual == null || actual.isBlank() ? "nothing" : "'" + actual + "'"));
     }

@@ -81,13 +81,13 @@ public class TraceSettings {
             throw new SettingException("trace.auth: Microsoft Graph needs oauth2 (an Entra ID app registration); basic is for trace.api=reporting only");
         }
         if ("basic".equals(auth)) {
-            required("trace.username", username, "the account of the Reporting Web Service (basic auth)");
-            required("trace.password", password, "the password of trace.username (basic auth)");
+            SettingException.require("trace.username", username, "the account of the Reporting Web Service (basic auth)");
+            SettingException.require("trace.password", password, "the password of trace.username (basic auth)");
         } else {
-            required("trace.clientId", clientId, "the application (client) id of the Entra ID app registration");
-            required("trace.clientSecret", clientSecret, "a client secret of the Entra ID app registration");
+            SettingException.require("trace.clientId", clientId, "the application (client) id of the Entra ID app registration");
+            SettingException.require("trace.clientSecret", clientSecret, "a client secret of the Entra ID app registration");
             if (blank(tenantId) && (blank(tokenUrl) || tokenUrl.contains("//oauth2") || tokenUrl.contains("/" + "/oauth2"))) {
-                required("trace.tenantId", tenantId, "the directory (tenant) id or domain of the tenant");
+                SettingException.require("trace.tenantId", tenantId, "the directory (tenant) id or domain of the tenant");
             }
             url("trace.tokenUrl", blank(tokenUrl) ? TraceAuth.defaultTokenUrl(tenantId) : tokenUrl);
         }
@@ -99,7 +99,7 @@ public class TraceSettings {
         if (top < 1 || top > 5000) {
             throw new SettingException("trace.pageSize", "a number from 1 to 5000", pageSize);
         }
-        required("trace.stateDir", stateDir, "a folder for the checkpoint, the dedupe store and the spools");
+        SettingException.require("trace.stateDir", stateDir, "a folder for the checkpoint, the dedupe store and the spools");
         statuses = statusList(filterStatuses);
         details = bool("trace.graph.details", graphDetails);
         detailsFor = statusList(detailsStatuses);
@@ -111,14 +111,14 @@ public class TraceSettings {
         Durations.parse("trace.http.batchTimeout", httpBatchTimeout);
         atLeast("trace.spool.maxSize", spoolMaxSize, 1);
         if (bool("trace.file.enabled", fileEnabled)) {
-            required("trace.file.dir", fileDir, "the folder of the *.ndjson files");
+            SettingException.require("trace.file.dir", fileDir, "the folder of the *.ndjson files");
         }
         if (bool("trace.syslog.enabled", syslogEnabled)) {
-            required("trace.syslog.host", syslogHost, "the host name or address of the syslog receiver");
+            SettingException.require("trace.syslog.host", syslogHost, "the host name or address of the syslog receiver");
         }
         if (bool("trace.http.enabled", httpEnabled)) {
             if (!"azure-monitor".equals(httpPreset)) {       // Azure Monitor's URL is made of trace.azure.*
-                required("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
+                SettingException.require("trace.http.url", httpUrl, "the http(s) URL records are POSTed to");
                 url("trace.http.url", httpUrl);
             }
             oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
@@ -219,12 +219,6 @@ public class TraceSettings {
 
     private static boolean blank(String v) {
         return v == null || v.isBlank();
-    }
-
-    private static void required(String property, String value, String expected) {
-        if (blank(value)) {
-            throw new SettingException(property, expected, value);
-        }
     }
 
     private static void oneOf(String property, String value, String... allowed) {

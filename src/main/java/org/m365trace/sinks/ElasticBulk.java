@@ -21,7 +21,7 @@ final class ElasticBulk {
         StringBuilder out = new StringBuilder(batch.length() * 2);
         String action = "{\"create\":{\"_index\":" + HttpPreset.MAPPER.valueToTree(index) + ",\"_id\":\"";
         for (String line : lines(batch)) {
-            out.append(action).append(DocumentId.of(HttpPreset.read(line))).append("\"}}\n").append(line).append('\n');
+            out.append(action).append(DocumentId.of(SinkSchema.read(line))).append("\"}}\n").append(line).append('\n');
         }
         return out.toString();
     }
@@ -31,7 +31,7 @@ final class ElasticBulk {
      * alone; any other item error (a mapping error, 400) is a dead letter with Elasticsearch's reason.
      */
     static HttpReply reply(String body, String batch) {
-        JsonNode reply = HttpPreset.read(body);
+        JsonNode reply = SinkSchema.read(body);
         if (!reply.path("errors").asBoolean(false)) {
             return HttpReply.ofDelivered(batch);
         }

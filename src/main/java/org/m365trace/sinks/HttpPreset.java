@@ -1,7 +1,6 @@
 package org.m365trace.sinks;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,7 +13,6 @@ import org.m365trace.Durations;
 import org.m365trace.SettingException;
 import org.m365trace.source.TraceAuth;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
@@ -84,15 +82,15 @@ public class HttpPreset {
         }
         switch (preset) {
             case GENERIC -> { }
-            case ELASTIC_BULK -> required("trace.elastic.index", elasticIndex, "the index or data stream to write to");
-            case SPLUNK_HEC -> required("trace.splunk.token", splunkToken, "the HEC token (a GUID) of the Splunk HTTP Event Collector");
+            case ELASTIC_BULK -> SettingException.require("trace.elastic.index", elasticIndex, "the index or data stream to write to");
+            case SPLUNK_HEC -> SettingException.require("trace.splunk.token", splunkToken, "the HEC token (a GUID) of the Splunk HTTP Event Collector");
             case AZURE_MONITOR -> {
-                required("trace.azure.endpoint", azureEndpoint, "the logs ingestion URL of the data collection endpoint"
+                SettingException.require("trace.azure.endpoint", azureEndpoint, "the logs ingestion URL of the data collection endpoint"
                         + " (https://<name>.<region>.ingest.monitor.azure.com)");
-                required("trace.azure.dcrId", azureDcrId, "the immutable id of the data collection rule (dcr-...)");
-                required("trace.azure.stream", azureStream, "the stream of the data collection rule (Custom-...)");
-                required("trace.azure.clientId", pick(azureClientId, clientId), "the Entra ID app's client id (or trace.clientId)");
-                required("trace.azure.clientSecret", pick(azureClientSecret, clientSecret), "the Entra ID app's secret (or trace.clientSecret)");
+                SettingException.require("trace.azure.dcrId", azureDcrId, "the immutable id of the data collection rule (dcr-...)");
+                SettingException.require("trace.azure.stream", azureStream, "the stream of the data collection rule (Custom-...)");
+                SettingException.require("trace.azure.clientId", pick(azureClientId, clientId), "the Entra ID app's client id (or trace.clientId)");
+                SettingException.require("trace.azure.clientSecret", pick(azureClientSecret, clientSecret), "the Entra ID app's secret (or trace.clientSecret)");
                 if (azureTokenUrl.isBlank() && pick(azureTenantId, tenantId).isBlank() && tokenUrl.isBlank()) {
                     throw new SettingException("trace.azure.tenantId", "the Entra ID tenant of the app (or trace.tenantId, or trace.azure.tokenUrl)", "");
                 }
@@ -148,7 +146,7 @@ public class HttpPreset {
      * it), or refused (one record alone is too large).
      */
     public HttpReply oversized(String batch) {
-        if (!AZURE_MONITOR.equals(preset) || bytes(body(batch)) <= AZURE_MAX_BODY) {
+        if (!AZURE_MONITOR.equals(preset) || arrayBytes(batch) <= AZURE_MAX_BODY) {
             return null;
         }
         return tooLarge(batch, "one record is larger than Azure Monitor's 1 MB a request");
@@ -278,20 +276,10 @@ public class HttpPreset {
         return AZURE_MONITOR.equals(preset) ? "trace.azure.endpoint" : "trace.http.url";
     }
 
-    static JsonNode read(String json) {
-        try {
-            return MAPPER.readTree(json);
-        } catch (IOException e) {
-            throw new UncheckedIOException("not valid JSON: " + e.getMessage(), e);
-        }
-    }
-
-    static JsonNode readOrNull(String json) {
-        try {
-            return json == null || json.isBlank() ? null : MAPPER.readTree(json);
-        } catch (IOException e) {
-            return null;
-        }
+    /** The size of a batch sent as a JSON array: its lines, a comma between each two, and the brackets. */
+    private static long arrayBytes(String batch) {
+        List<String> lines = ElasticBulk.lines(batch);
+        return lines.stream().mapToLong(HttpPreset::bytes).sum() + Math.max(0, lines.size() - 1) + 2;
     }
 
     private static long bytes(String s) {
@@ -309,12 +297,6 @@ public class HttpPreset {
     private static String strip(String u) {
         String s = u.strip();
         return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
-    }
-
-    private static void required(String property, String value, String expected) {
-        if (value == null || value.isBlank()) {
-            throw new SettingException(property, expected, value == null ? "" : value);
-        }
     }
 
     private static String text(String v) {

@@ -87,11 +87,12 @@ public class SinkSchema {
         return null;
     }
 
-    private static JsonNode read(String json) {
+    /** A record, document or reply of the sinks' JSON; not JSON fails with the parser's words. */
+    static JsonNode read(String json) {
         try {
             return MAPPER.readTree(json);
         } catch (IOException e) {
-            throw new UncheckedIOException("a record is not valid JSON: " + e.getMessage(), e);
+            throw new UncheckedIOException("not valid JSON: " + e.getMessage(), e);
         }
     }
 

@@ -29,7 +29,7 @@ final class SplunkHec {
         fields = fields.substring(1, fields.length() - 1);       // "host":…,"source":…
         StringBuilder out = new StringBuilder(batch.length() + 200 * 500);
         for (String line : ElasticBulk.lines(batch)) {
-            Instant received = SinkSchema.received(HttpPreset.read(line));
+            Instant received = SinkSchema.received(SinkSchema.read(line));
             out.append("{\"time\":").append(received == null ? "null" : epochSeconds(received)).append(',').append(fields)
                     .append(",\"event\":").append(line).append("}\n");
         }
@@ -43,23 +43,31 @@ final class SplunkHec {
 
     /** The ackId of a 2xx reply (indexer acknowledgement on), or -1 when it has none. */
     static long ackId(String body) {
-        JsonNode id = HttpPreset.read(body).path("ackId");
+        JsonNode id = SinkSchema.read(body).path("ackId");
         return id.canConvertToLong() ? id.asLong() : -1;
     }
 
     /** Whether an ack reply ({@code {"acks":{"7":true}}}) reports {@code ackId} indexed. */
     static boolean acked(String body, long ackId) {
-        return HttpPreset.read(body).path("acks").path(String.valueOf(ackId)).asBoolean(false);
+        return SinkSchema.read(body).path("acks").path(String.valueOf(ackId)).asBoolean(false);
     }
 
     /** A HEC error reply in its own words: {@code HEC code 4, Invalid token}; the body as it is when it is not one. */
     static String error(String body) {
-        JsonNode reply = HttpPreset.readOrNull(body);
+        JsonNode reply = readOrNull(body);
         if (reply == null || !reply.has("code")) {
             return body;
         }
         return "HEC code " + reply.path("code").asText() + ", " + reply.path("text").asText("")
                 + (reply.has("invalid-event-number") ? " (event " + reply.path("invalid-event-number").asText() + " of the batch)" : "");
+    }
+
+    private static JsonNode readOrNull(String json) {
+        try {
+            return json == null || json.isBlank() ? null : HttpPreset.MAPPER.readTree(json);
+        } catch (java.io.IOException notJson) {
+            return null;
+        }
     }
 
     /** The ack endpoint beside the event endpoint: {@code …/services/collector/ack}. */

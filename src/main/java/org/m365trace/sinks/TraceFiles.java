@@ -141,7 +141,7 @@ public class TraceFiles {
             return json.substring(at + RECEIVED.length(), at + RECEIVED.length() + 10);
         }
         try {
-            java.time.Instant received = SinkSchema.received(HttpPreset.read(json));
+            java.time.Instant received = SinkSchema.received(SinkSchema.read(json));
             return received == null ? "unknown" : received.toString().substring(0, 10);
         } catch (RuntimeException notJson) {
             return "unknown";
