@@ -68,6 +68,11 @@ public class Replay implements CamelContextAware {
         }
     }
 
+    /** A dead letter's records: its non-blank lines, in order. */
+    public List<String> lines(String deadLetter) {
+        return deadLetter.lines().filter(l -> !l.isBlank()).toList();
+    }
+
     /** Removes a dead letter once its records were handed to the sink again. */
     public void forget(Path deadLetter) throws IOException {
         Files.deleteIfExists(deadLetter);

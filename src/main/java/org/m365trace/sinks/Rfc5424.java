@@ -2,9 +2,12 @@ package org.m365trace.sinks;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.m365trace.SettingException;
 
 /**
@@ -26,6 +29,30 @@ public class Rfc5424 {
     public String format(String json, String received, String status) {
         return "<" + (facility * 8 + severity(status)) + ">1 " + (received == null ? "-" : received) + " " + hostname
                 + " " + appName + " - - - " + json;
+    }
+
+    /**
+     * The messages of a page's batch: {@code documents} (the sink's documents, in order) of {@code records} (each a
+     * record's map, or a line replayed from the dead letters, whose {@code received} and {@code status} are read from
+     * it when it has them).
+     */
+    public List<String> frames(List<String> documents, List<?> records) {
+        List<String> out = new ArrayList<>(documents.size());
+        for (int i = 0; i < documents.size(); i++) {
+            Object record = records.get(i);
+            String received;
+            String status;
+            if (record instanceof Map<?, ?> map) {
+                received = (String) map.get("received");
+                status = (String) map.get("status");
+            } else {
+                JsonNode line = SinkSchema.read(String.valueOf(record));
+                received = line.path("received").asText(null);
+                status = line.path("status").asText(null);
+            }
+            out.add(format(documents.get(i), received, status));
+        }
+        return out;
     }
 
     static int severity(String status) {

@@ -3,8 +3,11 @@ package org.m365trace.sinks;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
+import org.m365trace.source.TracePage;
 import org.m365trace.source.TraceRecords;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,6 +32,34 @@ public class SinkSchema {
     private String schema = "";
     private String preset = HttpPreset.GENERIC;
     private final EcsRecord ecs = new EcsRecord();
+
+    /**
+     * The sink's documents of a page's batch, in its order: each a record (a map, as the source emits it in batches;
+     * a {@link TracePage.Row} also has its raw row) or a line (a dead letter replayed, or a record's JSON).
+     */
+    public List<String> documents(List<?> records) {
+        List<String> out = new ArrayList<>(records.size());
+        for (Object record : records) {
+            out.add(record instanceof Map<?, ?> map ? document(map) : document(String.valueOf(record), null));
+        }
+        return out;
+    }
+
+    /** The sink's document of a record given as its map. */
+    private String document(Map<?, ?> record) {
+        TraceSchema shape = schema();
+        boolean timeGenerated = HttpPreset.AZURE_MONITOR.equals(preset);
+        String json = TraceRecords.json(record);
+        if (shape == TraceSchema.NORMALIZED && !timeGenerated) {
+            return json;
+        }
+        String document = switch (shape) {
+            case NORMALIZED -> json;
+            case ECS -> ecs.toEcs(MAPPER.valueToTree(record));
+            case RAW -> record instanceof TracePage.Row row && row.raw() != null ? row.raw().toString() : json;
+        };
+        return timeGenerated ? withTimeGenerated(document, (String) record.get("received")) : document;
+    }
 
     /** The sink's document of a record (its JSON) whose raw row (or null) is {@code raw}. */
     public String document(String record, String raw) {

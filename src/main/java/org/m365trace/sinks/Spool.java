@@ -13,9 +13,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -35,7 +39,8 @@ import org.m365trace.state.DigestSet;
  */
 public class Spool {
 
-    private static final int RECENT_LINES = 1000;
+    /** Lines remembered as queued: more than a page (at most 5,000 rows), so a page read again is not queued twice. */
+    private static final int RECENT_LINES = 10_000;
 
     private Path dir;
     private String sink = "sink";
@@ -66,28 +71,68 @@ public class Spool {
      * whole: a refused or failed append (spool full, disk full) leaves no trace, so the window read again queues it.
      */
     public void append(String line) throws IOException {
-        append(line, "");
+        appendAll(List.of(line), "");
     }
 
     /** As {@link #append(String)}, for a record of {@code tenant} (empty or null without tenants). */
-    public synchronized void append(String line, String tenant) throws IOException {
+    public void append(String line, String tenant) throws IOException {
+        appendAll(List.of(line), tenant);
+    }
+
+    /**
+     * Appends the records of a page (one line each) for {@code tenant}, in one write per spool batch they fill: all of
+     * them or, when the spool is full, none. A line queued lately (the page is read again after a failure elsewhere, or
+     * after a crash) is not queued twice.
+     */
+    public synchronized void appendAll(List<String> lines, String tenant) throws IOException {
         if (bytes < 0) {
             recover();
         }
-        UUID digest = DigestSet.digest(line);
         DigestSet lately = recentOf.computeIfAbsent(tenant == null ? "" : tenant, t -> new DigestSet(RECENT_LINES));
-        if (recent.contains(digest) || lately.contains(digest)) {
-            return;     // queued already: the window is read again after a failure elsewhere, or after a crash
+        List<byte[]> fresh = new ArrayList<>(lines.size());
+        List<UUID> digests = new ArrayList<>(lines.size());
+        Set<UUID> inThisPage = new HashSet<>();
+        long size = 0;
+        for (String line : lines) {
+            UUID digest = DigestSet.digest(line);
+            if (recent.contains(digest) || lately.contains(digest) || !inThisPage.add(digest)) {
+                continue;   // queued already: the window is read again after a failure elsewhere, or after a crash
+            }
+            byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
+            fresh.add(data);
+            digests.add(digest);
+            size += data.length;
         }
-        byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
-        if (bytes + data.length > maxSize) {
+        if (fresh.isEmpty()) {
+            return;
+        }
+        if (bytes + size > maxSize) {
             bytes = size();
-            if (bytes + data.length > maxSize) {
+            if (bytes + size > maxSize) {
                 full = true;
                 throw new IOException("the " + sink + " spool " + dir + " is full (" + maxSize / (1024 * 1024)
                         + " MB, trace.spool.maxSize): the " + sink + " sink is not taking records; records wait in the API until it does");
             }
         }
+        for (int from = 0; from < fresh.size(); ) {
+            int to = Math.min(fresh.size(), from + batchSize - openCount);
+            write(fresh.subList(from, to));
+            for (int k = from; k < to; k++) {
+                lately.add(digests.get(k));
+                bytes += fresh.get(k).length;
+            }
+            pending.addAndGet(to - from);
+            full = false;
+            openCount += to - from;
+            if (openCount >= batchSize) {
+                seal();
+            }
+            from = to;
+        }
+    }
+
+    /** Writes lines to the open batch (opened if none is) in one gathering write, or not at all. */
+    private void write(List<byte[]> data) throws IOException {
         if (open == null) {
             openFile = dir.resolve(".open-" + nextName());
             open = FileChannel.open(openFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -96,21 +141,15 @@ public class Spool {
         }
         long before = open.position();
         try {
-            ByteBuffer buffer = ByteBuffer.wrap(data);
-            while (buffer.hasRemaining()) {
-                open.write(buffer);
+            ByteBuffer[] buffers = data.stream().map(ByteBuffer::wrap).toArray(ByteBuffer[]::new);
+            long left = data.stream().mapToLong(d -> d.length).sum();
+            while (left > 0) {
+                left -= open.write(buffers);
             }
         } catch (IOException e) {
             cutBack(before);
             throw new IOException("the " + sink + " spool cannot write " + openFile + " (" + e.getMessage()
                     + "); records wait in the API until it can", e);
-        }
-        lately.add(digest);
-        bytes += data.length;
-        pending.incrementAndGet();
-        full = false;
-        if (++openCount >= batchSize) {
-            seal();
         }
     }
 
@@ -224,15 +263,28 @@ public class Spool {
                 handOver(f);
             }
         }
-        // the record in flight at a crash may be in the newest batch already
+        // the page in flight at a crash may be in the newest batches already: their newest RECENT_LINES lines
+        List<Path> newestFirst;
         try (Stream<Path> files = Files.list(dir)) {
-            var newest = files.filter(f -> f.getFileName().toString().endsWith(".ndjson")).max(Path::compareTo);
-            if (newest.isPresent()) {
-                try (Stream<String> lines = Files.lines(newest.get(), StandardCharsets.UTF_8)) {
-                    lines.forEach(recent::add);
-                }
-            }
+            newestFirst = files.filter(f -> f.getFileName().toString().endsWith(".ndjson"))
+                    .sorted(Comparator.reverseOrder()).collect(Collectors.toList());
         }
+        List<List<String>> newest = new ArrayList<>();
+        int held = 0;
+        for (Path f : newestFirst) {
+            if (held >= RECENT_LINES) {
+                break;
+            }
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException delivered) {
+                continue;
+            }
+            newest.add(0, lines);
+            held += lines.size();
+        }
+        newest.forEach(lines -> lines.forEach(recent::add));
         bytes = size();
         pending.set(countLines());
     }

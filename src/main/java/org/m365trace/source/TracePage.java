@@ -121,7 +121,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
             if (direction.enabled()) {
                 record.put("direction", direction.of((String) record.get("senderAddress"), (String) record.get("recipientAddress")));
             }
-            return rawRows ? new Row(record, raw(row)) : record;
+            return new Row(record, rawRows ? raw(row) : null);
         } catch (MalformedPageException e) {
             return UnusableRow.of(row, e.getMessage());
         }
@@ -196,21 +196,31 @@ public final class TracePage implements Iterator<Object>, Closeable {
     }
 
     /**
-     * A record that keeps its row as the API served it ({@link #raw()}: the row plus {@code api} and {@code tenant}).
+     * A record that keeps its row as the API served it ({@link #raw()}: the row plus {@code api} and {@code tenant},
+     * with rawRows) and its JSON once written.
      * It is still the record's map: marshalled to JSON it is the normalized record, the row is not part of it.
      */
     public static final class Row extends LinkedHashMap<String, Object> {
 
         private final transient JsonNode raw;
+        private transient String json;
 
         Row(Map<String, Object> record, JsonNode raw) {
             super(record);
             this.raw = raw;
         }
 
-        /** The raw document: the row as served, plus {@code api} (and {@code tenant}). */
+        /** The raw document: the row as served, plus {@code api} (and {@code tenant}); null without rawRows. */
         public JsonNode raw() {
             return raw;
+        }
+
+        /** The record's JSON, written once for every sink (the record is complete once it reaches the sinks). */
+        public String json() {
+            if (json == null) {
+                json = TraceRecords.write(this);
+            }
+            return json;
         }
     }
 

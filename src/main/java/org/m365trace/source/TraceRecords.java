@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -25,6 +27,8 @@ public final class TraceRecords {
 
     public static final String REPORTING = "reporting";
     public static final String GRAPH = "graph";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final Pattern MS_DATE = Pattern.compile("^/Date\\((-?\\d+)([+-]\\d{4})?\\)/$");
     private static final DateTimeFormatter ISO_OPTIONAL_ZONE = new DateTimeFormatterBuilder()
@@ -102,6 +106,10 @@ public final class TraceRecords {
 
     /** Parses {@code /Date(ms)/}, {@code /Date(ms+0000)/} and ISO-8601 with 0-7 fractional digits, zone optional (UTC). */
     public static Instant parseDate(String value) {
+        Instant utc = parseUtc(value);
+        if (utc != null) {
+            return utc;
+        }
         Matcher m = MS_DATE.matcher(value);
         if (m.matches()) {
             // OData v2: the offset only annotates the local time; the milliseconds are already UTC
@@ -115,13 +123,105 @@ public final class TraceRecords {
         }
     }
 
+    /**
+     * The common case of every row, read without a formatter: {@code yyyy-MM-ddTHH:mm:ss}, an optional fraction of
+     * 1-9 digits, {@code Z} (Graph's {@code receivedDateTime}); null for any other form, left to the formatter.
+     */
+    static Instant parseUtc(String v) {
+        int n = v.length();
+        if (n < 20 || n > 30 || v.charAt(n - 1) != 'Z' || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
+                || v.charAt(13) != ':' || v.charAt(16) != ':') {
+            return null;
+        }
+        int nanos = 0;
+        if (n > 20) {
+            int digits = n - 21;
+            if (v.charAt(19) != '.' || digits < 1 || digits > 9) {
+                return null;
+            }
+            int f = digits(v, 20, n - 1);
+            if (f < 0) {
+                return null;
+            }
+            nanos = f * (int) Math.pow(10, 9 - digits);
+        }
+        int year = digits(v, 0, 4);
+        int month = digits(v, 5, 7);
+        int day = digits(v, 8, 10);
+        int hour = digits(v, 11, 13);
+        int minute = digits(v, 14, 16);
+        int second = digits(v, 17, 19);
+        if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0
+                || minute > 59 || second < 0 || second > 59) {
+            return null;
+        }
+        try {
+            return LocalDateTime.of(year, month, day, hour, minute, second, nanos).toInstant(ZoneOffset.UTC);
+        } catch (java.time.DateTimeException e) {
+            return null;        // 31 February: the formatter says so in its words
+        }
+    }
+
+    /** The number written by the decimal digits v[from, to), or -1 when one is not a digit. */
+    private static int digits(String v, int from, int to) {
+        int x = 0;
+        for (int i = from; i < to; i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            x = x * 10 + (c - '0');
+        }
+        return x;
+    }
+
     /** ISO-8601 UTC with milliseconds and Z: {@code 2022-07-28T15:09:56.164Z}. */
     public static String formatInstant(Instant instant) {
-        return ISO_MILLIS.format(instant.truncatedTo(ChronoUnit.MILLIS));
+        LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
+        int year = t.getYear();
+        if (year < 0 || year > 9999) {
+            return ISO_MILLIS.format(instant.truncatedTo(ChronoUnit.MILLIS));
+        }
+        char[] c = new char[24];
+        put(c, 0, year, 4);
+        c[4] = '-';
+        put(c, 5, t.getMonthValue(), 2);
+        c[7] = '-';
+        put(c, 8, t.getDayOfMonth(), 2);
+        c[10] = 'T';
+        put(c, 11, t.getHour(), 2);
+        c[13] = ':';
+        put(c, 14, t.getMinute(), 2);
+        c[16] = ':';
+        put(c, 17, t.getSecond(), 2);
+        c[19] = '.';
+        put(c, 20, instant.getNano() / 1_000_000, 3);
+        c[23] = 'Z';
+        return new String(c);
+    }
+
+    private static void put(char[] c, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            c[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
+    }
+
+    /** A record's JSON, as the sinks' normalized schema writes it (a {@link TracePage.Row} writes its own once). */
+    public static String json(Map<?, ?> record) {
+        return record instanceof TracePage.Row row ? row.json() : write(record);
+    }
+
+    static String write(Map<?, ?> record) {
+        try {
+            return JSON.writeValueAsString(record);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a record cannot be written as JSON: " + e.getMessage(), e);
+        }
     }
 
     /** The dedupe key: one record per (messageTraceId, recipientAddress, status), the same for both APIs. */
-    public static String key(Map<String, Object> record) {
+    public static String key(Map<?, ?> record) {
         return record.get("messageTraceId") + "|" + record.get("recipientAddress") + "|" + record.get("status");
     }
 }

@@ -76,12 +76,17 @@ public class TraceSource {
         return new TracePage(body, api, requestUri, tenant, direction, rawRows);
     }
 
+    /** A record's JSON (the body of each exchange when records are emitted one by one). */
+    public String json(Map<String, Object> record) {
+        return TraceRecords.json(record);
+    }
+
     /**
      * The raw document of a record (the row as the API served it, plus {@code api} and {@code tenant}) as JSON, for
      * the header {@code traceRaw}; null unless {@code rawRows} is set.
      */
     public String raw(Map<String, Object> record) {
-        return record instanceof TracePage.Row row ? row.raw().toString() : null;
+        return record instanceof TracePage.Row row && row.raw() != null ? row.raw().toString() : null;
     }
 
     private static String encode(String s) {

@@ -3,8 +3,8 @@ package org.m365trace.source;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -149,13 +149,11 @@ public class TraceStats implements CamelContextAware {
         MDC.remove("tenant");
     }
 
-    public void page() {
+    /** A page was read to its end: {@code rows} rows (unusable ones included). */
+    public void page(int rows) {
         pages.incrementAndGet();
-    }
-
-    public void row() {
-        rows.incrementAndGet();
-        meters().fetched.increment();
+        this.rows.addAndGet(rows);
+        meters().fetched.increment(rows);
     }
 
     public void duplicate() {
@@ -172,31 +170,35 @@ public class TraceStats implements CamelContextAware {
     /** A row that cannot become a record, kept in the source's dead letters. */
     public void unusable() {
         unusable.incrementAndGet();
-        meters().fetched.increment();
         meters().unusableRows.increment();
         meters().deadLetters.increment();
     }
 
     /**
-     * A new record went through the consuming route. Counts it per sink when that route names, in header
-     * {@code traceSinks} (a comma list), the sinks that took it, and measures how late it appeared: exchange property
-     * {@code traceKey} is its dedupe key ({@code messageTraceId|recipientAddress|status}), header {@code traceReceived}
-     * its received time.
+     * New records went through the consuming route: {@code records} is the page's batch (a list of records) or one
+     * record. Counts them per sink when that route names, in {@code sinks} (a comma list, header {@code traceSinks}),
+     * the sinks that took them, and measures how late each appeared.
      */
-    public void forwarded(Exchange exchange) {
-        forwarded.incrementAndGet();
-        String sinks = exchange.getMessage().getHeader("traceSinks", String.class);
+    public void forwarded(Object records, String sinks) {
+        List<?> batch = records instanceof List<?> list ? list : List.of(records);
+        forwarded.addAndGet(batch.size());
         if (sinks != null && !sinks.isBlank()) {
             synchronized (perSink) {
                 for (String sink : sinks.split(",")) {
-                    perSink.merge(sink.trim(), 1L, Long::sum);
+                    perSink.merge(sink.trim(), (long) batch.size(), Long::sum);
                 }
             }
         }
-        Duration late = lateness(exchange.getProperty("traceKey", String.class),
-                exchange.getMessage().getHeader("traceReceived", String.class));
-        if (late != null) {
-            meters().lateness.record(late.toMillis() / 1000.0);
+        if (readBefore == null) {
+            return;
+        }
+        for (Object r : batch) {
+            if (r instanceof Map<?, ?> record) {
+                Duration late = lateness(TraceRecords.key(record), (String) record.get("received"));
+                if (late != null) {
+                    meters().lateness.record(late.toMillis() / 1000.0);
+                }
+            }
         }
     }
 
@@ -210,8 +212,8 @@ public class TraceStats implements CamelContextAware {
         }
         Instant at;
         try {
-            at = Instant.parse(received);
-        } catch (DateTimeParseException e) {
+            at = TraceRecords.parseDate(received);
+        } catch (RuntimeException unreadable) {
             return null;
         }
         if (!at.isBefore(readBefore)) {

@@ -1,6 +1,8 @@
 package org.m365trace.state;
 
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.UUID;
 
 /**
@@ -25,9 +27,30 @@ public final class DigestSet {
         mask = buckets - 1;
     }
 
-    /** 128 bits of MD5 (a name-based UUID): a collision among even billions of keys is not to be expected. */
+    /** One MD5 per thread: looking one up for every key would cost more than the digest itself. */
+    private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no MD5", e);
+        }
+    });
+
+    /**
+     * 128 bits of MD5 (the name-based UUID of {@link UUID#nameUUIDFromBytes}): a collision among even billions of keys
+     * is not to be expected.
+     */
     public static UUID digest(String key) {
-        return UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8));
+        byte[] md5 = MD5.get().digest(key.getBytes(StandardCharsets.UTF_8));
+        md5[6] = (byte) (md5[6] & 0x0f | 0x30);       // version 3
+        md5[8] = (byte) (md5[8] & 0x3f | 0x80);       // IETF variant
+        long hi = 0;
+        long lo = 0;
+        for (int i = 0; i < 8; i++) {
+            hi = hi << 8 | (md5[i] & 0xff);
+            lo = lo << 8 | (md5[i + 8] & 0xff);
+        }
+        return new UUID(hi, lo);
     }
 
     /** Adds the digest of {@code text}; false when it is already held. */

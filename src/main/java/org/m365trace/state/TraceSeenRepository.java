@@ -13,9 +13,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
+import org.m365trace.source.TraceRecords;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +32,11 @@ import org.slf4j.LoggerFactory;
  * start, so its record is simply delivered again. When the file holds twice {@code cacheSize} keys it is compacted
  * to the newest {@code cacheSize}: written to {@code seen.dat.tmp}, forced to disk and renamed over the old file,
  * so a crash leaves either the old or the new file, never a cut one.
+ * <p>
+ * Keys are stored in two steps, page by page: {@link #add} (the idempotent consumer, eager) reserves a key in memory,
+ * so that the same row later in the page or window is a duplicate; {@link #commit} stores the keys of the records the
+ * consuming route took, in one append; {@link #rollback} forgets the reserved keys of a page that failed, so that the
+ * window read again forwards them.
  * <p>
  * Bounded: memory holds a 128-bit digest of each key (about 24 bytes a key, 12 MB for 500 000), not the key text;
  * the oldest key is forgotten when a new one comes in at the bound. Camel's {@code FileIdempotentRepository} is not
@@ -44,6 +54,8 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private boolean bypass;
 
     private DigestSet keys;
+    /** Keys reserved by {@link #add} and not committed yet. */
+    private final Set<String> reserved = new LinkedHashSet<>();
     private Writer log;
     private long logLines;
 
@@ -107,8 +119,40 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (!keys.add(DigestSet.digest(key))) {
             return false;
         }
-        append(key);
+        reserved.add(key);
         return true;
+    }
+
+    /**
+     * The consuming route took {@code records} (a list of records, or one record): their keys are stored, in one
+     * append, so that no later read forwards them again.
+     */
+    public synchronized void commit(Object records) {
+        if (bypass) {
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        int n = 0;
+        for (Object r : records instanceof List<?> list ? list : List.of(records)) {
+            if (r instanceof Map<?, ?> record) {
+                String key = TraceRecords.key(record);
+                if (reserved.remove(key)) {
+                    lines.append(key).append('\n');
+                    n++;
+                }
+            }
+        }
+        if (n > 0) {
+            append(lines.toString(), n);
+        }
+    }
+
+    /** The page failed: the keys reserved and not committed are forgotten, the window read again forwards them. */
+    public synchronized void rollback() {
+        for (String key : reserved) {
+            keys.remove(DigestSet.digest(key));
+        }
+        reserved.clear();
     }
 
     @Override
@@ -119,7 +163,9 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (!keys.remove(DigestSet.digest(key))) {
             return false;
         }
-        append(REMOVED + key);
+        if (!reserved.remove(key)) {
+            append(REMOVED + key + "\n", 1);
+        }
         return true;
     }
 
@@ -131,6 +177,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     @Override
     public synchronized void clear() {
         keys = new DigestSet(cacheSize);
+        reserved.clear();
         try {
             log.close();
             Files.deleteIfExists(file);
@@ -146,11 +193,12 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         return keys.size();
     }
 
-    private void append(String line) {
+    private void append(String lines, int count) {
         try {
-            log.write(line + "\n");
-            log.flush();                          // in the OS before the record counts as delivered
-            if (++logLines >= 2L * cacheSize) {
+            log.write(lines);
+            log.flush();                          // in the OS before the records count as delivered
+            logLines += count;
+            if (logLines >= 2L * cacheSize) {
                 compact();
             }
         } catch (IOException e) {

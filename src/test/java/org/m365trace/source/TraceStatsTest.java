@@ -10,6 +10,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -123,17 +125,12 @@ class TraceStatsTest {
     @Test
     void theWindowLineCountsEachSinkAndTheTimeItTook() throws Exception {
         TraceStats stats = stats(seen());
-        stats.page();
-        for (int i = 0; i < 3; i++) {
-            stats.row();
-        }
+        stats.page(4);
         stats.duplicate();
         stats.filtered();
-        Exchange record = exchange();
-        record.getMessage().setHeader("traceSinks", "file,syslog");
-        stats.forwarded(record);
+        stats.forwarded(List.of(Map.of("messageTraceId", "id1"), Map.of("messageTraceId", "id2")), "file,syslog");
         String line = stats.windowDone("W");
-        assertTrue(line.matches("window W: 1 pages, 3 rows fetched, 1 forwarded \\(file 1, syslog 1\\), 1 duplicates skipped,"
+        assertTrue(line.matches("window W: 1 pages, 4 rows fetched, 2 forwarded \\(file 2, syslog 2\\), 1 duplicates skipped,"
                 + " 1 filtered out in \\d+\\.\\d s"), line);
         assertEquals(15 * 60.0, stats.lagSeconds(), 0.001, "now (10:00) minus the checkpoint (09:45)");
     }
