@@ -120,10 +120,15 @@ public class SinkWatch implements CamelContextAware {
     /** Adds each record of {@code batch} to the counter of its labels (its api and tenant). */
     private void count(Map<Tags, Counter> counters, String name, String description, String batch) {
         MeterRegistry registry = registry();
-        Map<Tags, Long> byLabels = new HashMap<>();
-        batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(labels(line), 1L, Long::sum));
-        byLabels.forEach((tags, n) -> counters.computeIfAbsent(tags, t -> Counter.builder(name).description(description)
-                .tags(t).register(registry)).increment(n));
+        Map<String, Long> byLabels = new HashMap<>();      // "api tenant": the labels' values, made Tags once each
+        batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(
+                field(line, "api", "graph") + " " + (tenants ? field(line, "tenant", "") : ""), 1L, Long::sum));
+        byLabels.forEach((labels, n) -> {
+            int cut = labels.indexOf(' ');
+            Tags tags = Tags.of("sink", sink, "api", labels.substring(0, cut));
+            Tags t = tenants ? tags.and("tenant", labels.substring(cut + 1)) : tags;
+            counters.computeIfAbsent(t, k -> Counter.builder(name).description(description).tags(k).register(registry)).increment(n);
+        });
     }
 
     /**

@@ -129,6 +129,9 @@ public class Spool {
             }
             from = to;
         }
+        if (batchTimeout.isZero() && open != null) {
+            seal();         // a batch per page: delivered at once, not a timer tick later
+        }
     }
 
     /** Writes lines to the open batch (opened if none is) in one gathering write, or not at all. */

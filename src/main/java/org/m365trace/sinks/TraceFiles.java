@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 import org.m365trace.state.DigestSet;
 import org.slf4j.Logger;
@@ -37,7 +39,7 @@ import org.slf4j.LoggerFactory;
 public class TraceFiles {
 
     private static final Logger LOG = LoggerFactory.getLogger(TraceFiles.class);
-    private static final int REMEMBERED_LINES = 1000;          // per file at start; more than a spool batch
+    private static final int REMEMBERED_LINES = 10_000;        // per file at start; more than a spool batch (5,000)
     private static final int REMEMBERED_FILES = 3;
     private static final int TAIL_BYTES = 1 << 20;
     private static final int OPEN_FILES = 4;
@@ -89,18 +91,27 @@ public class TraceFiles {
         }
         int skipped = 0;
         StringBuilder wrote = new StringBuilder(ndjson.length());
-        Set<FileChannel> touched = new HashSet<>();
+        // the batch's new lines by file (received date), each file written in one append
+        Map<String, StringBuilder> byDate = new LinkedHashMap<>();
+        Map<String, List<UUID>> digestsByDate = new HashMap<>();
         for (String line : ndjson.split("\n")) {
             if (line.isBlank()) {
                 continue;
             }
-            if (written.contains(DigestSet.digest(line))) {
+            UUID digest = DigestSet.digest(line);
+            if (written.contains(digest)) {
                 skipped++;
                 continue;
             }
-            touched.add(append(line, receivedDate(line)));
-            written.add(line);
-            wrote.append(line).append('\n');
+            String date = receivedDate(line);
+            byDate.computeIfAbsent(date, d -> new StringBuilder()).append(line).append('\n');
+            digestsByDate.computeIfAbsent(date, d -> new ArrayList<>()).add(digest);
+        }
+        Set<FileChannel> touched = new HashSet<>();
+        for (Map.Entry<String, StringBuilder> file : byDate.entrySet()) {
+            touched.add(append(file.getValue().toString(), file.getKey()));
+            digestsByDate.get(file.getKey()).forEach(written::add);
+            wrote.append(file.getValue());
         }
         // on disk before the batch leaves the spool: a power cut after its deletion must not take the lines with it
         for (FileChannel ch : touched) {
@@ -114,12 +125,12 @@ public class TraceFiles {
         return wrote.toString();
     }
 
-    /** Appends one line to the file of its date; returns the file's channel. */
-    private FileChannel append(String json, String date) throws IOException {
+    /** Appends lines (each ending with a line break) to the file of their date, all or none; returns its channel. */
+    private FileChannel append(String lines, String date) throws IOException {
         Path file = dir.resolve("trace-" + date + ".ndjson");
         FileChannel ch = channel(file);
         long before = ch.size();
-        ByteBuffer data = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
+        ByteBuffer data = ByteBuffer.wrap(lines.getBytes(StandardCharsets.UTF_8));
         try {
             while (data.hasRemaining()) {
                 ch.write(data);

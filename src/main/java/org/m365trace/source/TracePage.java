@@ -114,14 +114,14 @@ public final class TracePage implements Iterator<Object>, Closeable {
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
         }
         try {
-            Map<String, Object> record = TraceRecords.normalize(row, api);
+            Row record = (Row) TraceRecords.normalize(row, api, new Row(rawRows ? raw(row) : null));
             if (tenant != null) {
                 record.put("tenant", tenant);
             }
             if (direction.enabled()) {
                 record.put("direction", direction.of((String) record.get("senderAddress"), (String) record.get("recipientAddress")));
             }
-            return new Row(record, rawRows ? raw(row) : null);
+            return record;
         } catch (MalformedPageException e) {
             return UnusableRow.of(row, e.getMessage());
         }
@@ -205,8 +205,8 @@ public final class TracePage implements Iterator<Object>, Closeable {
         private final transient JsonNode raw;
         private transient String json;
 
-        Row(Map<String, Object> record, JsonNode raw) {
-            super(record);
+        Row(JsonNode raw) {
+            super(32);              // room for every field without a resize
             this.raw = raw;
         }
 

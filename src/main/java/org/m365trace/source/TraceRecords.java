@@ -1,5 +1,7 @@
 package org.m365trace.source;
 
+import java.io.IOException;
+import java.io.StringWriter;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -15,7 +17,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -56,8 +58,12 @@ public final class TraceRecords {
 
     /** The normalized record of one API row, fields in contract order. */
     public static Map<String, Object> normalize(JsonNode row, String api) {
+        return normalize(row, api, new LinkedHashMap<>());
+    }
+
+    /** As {@link #normalize(JsonNode, String)}, into the empty map {@code r}. */
+    static Map<String, Object> normalize(JsonNode row, String api, Map<String, Object> r) {
         boolean rws = REPORTING.equals(api);
-        Map<String, Object> r = new LinkedHashMap<>();
         r.put("messageTraceId", text(row, rws ? "MessageTraceId" : "id"));
         r.put("messageId", text(row, rws ? "MessageId" : "messageId"));
         String received = text(row, rws ? "Received" : "receivedDateTime");
@@ -212,12 +218,35 @@ public final class TraceRecords {
         return record instanceof TracePage.Row row ? row.json() : write(record);
     }
 
+    /**
+     * The record's JSON, its fields in order: written field by field (strings and numbers directly, anything else, such
+     * as Graph's events, by the object mapper), which is several times faster than the mapper's map serializer.
+     */
     static String write(Map<?, ?> record) {
-        try {
-            return JSON.writeValueAsString(record);
-        } catch (JsonProcessingException e) {
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator json = JSON.getFactory().createGenerator(out)) {
+            json.setCodec(JSON);
+            json.writeStartObject();
+            for (Map.Entry<?, ?> field : record.entrySet()) {
+                json.writeFieldName(String.valueOf(field.getKey()));
+                Object value = field.getValue();
+                if (value == null) {
+                    json.writeNull();
+                } else if (value instanceof String text) {
+                    json.writeString(text);
+                } else if (value instanceof Integer n) {
+                    json.writeNumber(n);
+                } else if (value instanceof Long n) {
+                    json.writeNumber(n);
+                } else {
+                    json.writeObject(value);
+                }
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
             throw new IllegalStateException("a record cannot be written as JSON: " + e.getMessage(), e);
         }
+        return out.toString();
     }
 
     /** The dedupe key: one record per (messageTraceId, recipientAddress, status), the same for both APIs. */

@@ -124,8 +124,8 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     }
 
     /**
-     * The consuming route took {@code records} (a list of records, or one record): their keys are stored, in one
-     * append, so that no later read forwards them again.
+     * The consuming route took {@code records} (a list of records, or one record; a string is taken as the key
+     * itself): their keys are stored, in one append, so that no later read forwards them again.
      */
     public synchronized void commit(Object records) {
         if (bypass) {
@@ -134,8 +134,8 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         StringBuilder lines = new StringBuilder();
         int n = 0;
         for (Object r : records instanceof List<?> list ? list : List.of(records)) {
-            if (r instanceof Map<?, ?> record) {
-                String key = TraceRecords.key(record);
+            String key = r instanceof Map<?, ?> record ? TraceRecords.key(record) : String.valueOf(r);
+            {
                 if (reserved.remove(key)) {
                     lines.append(key).append('\n');
                     n++;

@@ -37,6 +37,7 @@ class TraceSeenRepositoryTest {
         assertTrue(repo.add("id1|a@x|Delivered"));
         assertFalse(repo.add("id1|a@x|Delivered"));
         assertTrue(repo.add("id1|a@x|Failed"));
+        repo.commit(List.of("id1|a@x|Delivered", "id1|a@x|Failed"));
         repo.stop();
 
         TraceSeenRepository again = open(1000);
@@ -55,6 +56,7 @@ class TraceSeenRepositoryTest {
         assertTrue(repo.contains("k2"));
         assertFalse(repo.contains("k3-cut"));
         assertTrue(repo.add("k3"));
+        repo.commit("k3");
         repo.stop();
 
         assertEquals(List.of("k1", "k2", "k3"), Files.readAllLines(dir.resolve("seen.dat")));
@@ -76,6 +78,7 @@ class TraceSeenRepositoryTest {
         TraceSeenRepository repo = open(10);
         for (int i = 0; i < 25; i++) {
             repo.add("k" + i);
+            repo.commit("k" + i);
         }
         for (int i = 0; i < 15; i++) {
             assertFalse(repo.contains("k" + i), "k" + i + " is past the bound");
@@ -94,10 +97,30 @@ class TraceSeenRepositoryTest {
     }
 
     @Test
+    void aKeyIsReservedByAddAndStoredOnlyOnceItsRecordWasTaken() {
+        TraceSeenRepository repo = open(1000);
+        assertTrue(repo.add("k1|a@x|Delivered"));
+        assertTrue(repo.add("k2"));
+        assertFalse(repo.add("k2"), "reserved: a duplicate later in the page");
+        // a record taken: its key (messageTraceId|recipientAddress|status) is stored
+        repo.commit(List.of(Map.of("messageTraceId", "k1", "recipientAddress", "a@x", "status", "Delivered")));
+        repo.rollback();                          // the page failed after that record was taken
+        assertTrue(repo.contains("k1|a@x|Delivered"));
+        assertFalse(repo.contains("k2"), "forgotten: the window read again forwards it");
+        assertTrue(repo.add("k2"));
+        repo.stop();                              // a crash before k2 was taken
+
+        TraceSeenRepository again = open(1000);
+        assertTrue(again.contains("k1|a@x|Delivered"));
+        assertFalse(again.contains("k2"), "never stored: its record is forwarded again");
+    }
+
+    @Test
     void aRemovedKeyStaysRemovedAfterARestart() {
         TraceSeenRepository repo = open(1000);
         repo.add("k1");
         repo.add("k2");
+        repo.commit(List.of("k1", "k2"));
         assertTrue(repo.remove("k1"));
         assertFalse(repo.remove("k1"));
         repo.stop();
