@@ -50,6 +50,7 @@ public final class Benchmark {
     private FakeTraceApi fake;
     private FirstRequestProxy proxy;
     private ProductRun product;
+    private final String loadAtStart = loadAverage();
     private final Instant dataEnd = Instant.now().truncatedTo(ChronoUnit.SECONDS).minus(delay).minus(Duration.ofMinutes(5));
 
     /** A line of the main table. */
@@ -94,8 +95,9 @@ public final class Benchmark {
                     case "budget" -> budgetRun();
                     default -> throw new IllegalArgumentException("unknown run " + run + " in bench.only; known: " + ALL_RUNS);
                 }
-                report();
+                report(false);              // results.md after every run: a later failure keeps what was measured
             }
+            report(true);
         } finally {
             fake.close();
             if (proxy != null) {
@@ -246,7 +248,7 @@ public final class Benchmark {
 
     // ------------------------------------------------------------------ report
 
-    private void report() throws IOException {
+    private void report(boolean print) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append("## Benchmark of m365-trace-forwarder (issue 14)\n\n");
         b.append("Generated ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" by `mvn -B -Pbench package -DskipTests -Dinvoker.skip")
@@ -302,9 +304,11 @@ public final class Benchmark {
             b.append(notes.stream().map(n -> "- " + n).collect(Collectors.joining("\n"))).append('\n');
         }
         Files.writeString(out.resolve("results.md"), b.toString(), StandardCharsets.UTF_8);
-        System.out.println();
-        System.out.println(b);
-        System.out.flush();
+        if (print) {
+            System.out.println();
+            System.out.println(b);
+            System.out.flush();
+        }
     }
 
     private static String commandOptions() {
@@ -312,7 +316,16 @@ public final class Benchmark {
                 .map(k -> " -D" + k + "=" + System.getProperty(k)).collect(Collectors.joining());
     }
 
-    private static String machine() {
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
+    private String machine() {
         String cpu = "?";
         try {
             cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
@@ -320,17 +333,12 @@ public final class Benchmark {
         } catch (IOException ignored) {
             // not Linux
         }
-        String load = "?";
-        try {
-            load = Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (IOException ignored) {
-            // not Linux
-        }
         return "- " + Runtime.getRuntime().availableProcessors() + " cores (nproc), CPU " + cpu + ", "
                 + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB max heap of the benchmark JVM\n"
                 + "- Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ", " + System.getProperty("java.vendor")
                 + "), " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "\n"
-                + "- load average at the end: " + load + "\n";
+                + "- load average (1, 5, 15 min) at the start: " + loadAtStart + ", at the end: " + loadAverage()
+                + " (other work on the machine slows the product and the bare client alike, not always equally)\n";
     }
 
     private static String join(String... parts) {

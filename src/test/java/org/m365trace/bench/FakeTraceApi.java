@@ -1,10 +1,7 @@
 package org.m365trace.bench;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,8 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,8 +21,6 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 /**
  * An in-process loopback Microsoft 365 message trace that serves pages as fast as it can write them: the Entra ID token
@@ -58,8 +51,7 @@ final class FakeTraceApi implements AutoCloseable {
             + " the time specified in the Retry-After header.\",\"innerError\":{\"date\":\"%s\",\"request-id\":\"%s\","
             + "\"client-request-id\":\"%s\"}}}").getBytes(StandardCharsets.UTF_8);
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final MiniHttpServer server;
     private final Set<String> tokens = ConcurrentHashMap.newKeySet();
 
     private volatile TraceData data;
@@ -82,15 +74,7 @@ final class FakeTraceApi implements AutoCloseable {
 
     FakeTraceApi(TraceData data) throws IOException {
         this.data = data;
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 200);
-        executor = Executors.newFixedThreadPool(8, r -> {
-            Thread t = new Thread(r, "fake-trace-api");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext("/", this::handle);
-        server.start();
+        server = new MiniHttpServer(this::handle);
     }
 
     String graphBaseUrl() {
@@ -106,7 +90,7 @@ final class FakeTraceApi implements AutoCloseable {
     }
 
     private String root() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return "http://127.0.0.1:" + server.port();
     }
 
     void setData(TraceData data) {
@@ -199,44 +183,41 @@ final class FakeTraceApi implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+    public void close() throws IOException {
+        server.close();
     }
 
-    private void handle(HttpExchange ex) throws IOException {
+    private void handle(MiniHttpServer.Request req, MiniHttpServer.Response res) throws IOException {
         long now = System.nanoTime();
         firstRequest.compareAndSet(0, now);
-        try (ex) {
-            ex.getRequestBody().readAllBytes();
-            String path = ex.getRequestURI().getRawPath();
-            String method = ex.getRequestMethod();
+        String path = req.path();
+        String method = req.method();
+        try {
             if ("POST".equals(method) && path.endsWith("/oauth2/v2.0/token")) {
-                token(ex);
+                token(res);
             } else if ("GET".equals(method) && path.equals(GRAPH_LIST)) {
-                list(ex, now, true);
+                list(req, res, now, true);
             } else if ("GET".equals(method) && path.equalsIgnoreCase(REPORTING_ROOT + "/MessageTrace")) {
-                list(ex, now, false);
+                list(req, res, now, false);
             } else {
                 refused.incrementAndGet();
-                send(ex, 404, "{\"error\":{\"code\":\"ResourceNotFound\",\"message\":\"Resource not found for the segment '" + path + "'.\"}}");
+                send(res, 404, "{\"error\":{\"code\":\"ResourceNotFound\",\"message\":\"Resource not found for the segment '" + path + "'.\"}}");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException | RuntimeException e) {
-            // the client went away mid-page: nothing to do
+            throw new IOException(e);
         }
     }
 
-    private void token(HttpExchange ex) throws IOException {
+    private void token(MiniHttpServer.Response res) throws IOException {
         tokenRequests.incrementAndGet();
         String token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + UUID.randomUUID() + ".YmVuY2g";
         tokens.add(token);
-        send(ex, 200, "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"" + token + "\"}");
+        send(res, 200, "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"" + token + "\"}");
     }
 
-    private boolean authorized(HttpExchange ex) {
-        String h = ex.getRequestHeaders().getFirst("Authorization");
+    private boolean authorized(MiniHttpServer.Request req) {
+        String h = req.header("Authorization");
         if (h == null) {
             return false;
         }
@@ -246,26 +227,26 @@ final class FakeTraceApi implements AutoCloseable {
         return h.equals("Basic " + Base64.getEncoder().encodeToString((USERNAME + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8)));
     }
 
-    private void list(HttpExchange ex, long arrived, boolean graph) throws IOException, InterruptedException {
+    private void list(MiniHttpServer.Request req, MiniHttpServer.Response res, long arrived, boolean graph) throws IOException, InterruptedException {
         listRequests.incrementAndGet();
         firstList.compareAndSet(0, arrived);
         synchronized (arrivals) {
             arrivals.add(arrived);
         }
-        if (!authorized(ex)) {
+        if (!authorized(req)) {
             refused.incrementAndGet();
-            send(ex, 401, graph ? "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"Access token is empty or invalid.\"}}" : "");
+            send(res, 401, graph ? "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"Access token is empty or invalid.\"}}" : "");
             return;
         }
         long retryAfter = admit(arrived);
         if (retryAfter > 0) {
             throttled.incrementAndGet();
             String id = UUID.randomUUID().toString();
-            ex.getResponseHeaders().set("Retry-After", String.valueOf(retryAfter));
-            send(ex, 429, String.format(new String(GRAPH_429, StandardCharsets.UTF_8), Instant.now().toString().substring(0, 19), id, id));
+            res.header("Retry-After", String.valueOf(retryAfter));
+            send(res, 429, String.format(new String(GRAPH_429, StandardCharsets.UTF_8), Instant.now().toString().substring(0, 19), id, id));
             return;
         }
-        Map<String, String> q = query(ex.getRequestURI().getRawQuery());
+        Map<String, String> q = query(req.query());
         Matcher m = (graph ? GRAPH_FILTER : RWS_FILTER).matcher(q.getOrDefault("$filter", ""));
         int top;
         long ge;
@@ -286,7 +267,7 @@ final class FakeTraceApi implements AutoCloseable {
                     : Integer.parseInt(skip);
         } catch (RuntimeException e) {
             refused.incrementAndGet();
-            send(ex, 400, graph ? "{\"error\":{\"code\":\"BadRequest\",\"message\":\"" + e.getMessage().replace("\"", "'") + "\"}}"
+            send(res, 400, graph ? "{\"error\":{\"code\":\"BadRequest\",\"message\":\"" + e.getMessage().replace("\"", "'") + "\"}}"
                     : "{\"error\":{\"code\":\"\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + e.getMessage().replace("\"", "'") + "\"}}}");
             return;
         }
@@ -310,11 +291,11 @@ final class FakeTraceApi implements AutoCloseable {
                         + filter.replace(" ", "%20") + "&$top=" + top + "&$skiptoken=" + (offset + count);
             }
         }
-        ex.getResponseHeaders().set("Content-Type", graph ? "application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8"
+        res.header("Content-Type", graph ? "application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8"
                 : "application/json;odata=minimalmetadata;charset=utf-8");
-        ex.sendResponseHeaders(200, 0);         // chunked: the page is written as it is generated
-        CountingStream counted = new CountingStream(ex.getResponseBody());
-        try (JsonGenerator g = JSON.createGenerator(new BufferedOutputStream(counted, 1 << 16))) {
+        // chunked: the page is written as it is generated
+        CountingStream counted = new CountingStream(res.stream(200));
+        try (JsonGenerator g = JSON.createGenerator(counted)) {
             int newest = range[1] - 1 - offset;
             if (graph) {
                 graphPage(g, d, newest, count, next);
@@ -450,13 +431,8 @@ final class FakeTraceApi implements AutoCloseable {
         return q;
     }
 
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
-        if (b.length > 0) {
-            ex.getResponseBody().write(b);
-        }
+    private static void send(MiniHttpServer.Response res, int status, String body) throws IOException {
+        res.header("Content-Type", "application/json").send(status, body);
     }
 
     private static final class CountingStream extends OutputStream {
