@@ -227,8 +227,18 @@ public final class Benchmark {
                 fake::firstListNanos, fake::reset);
         ProductRun.Result r = product.run(spec);
         long[] arrivals = fake.arrivals();
+        Set<Long> refusedAt = new java.util.HashSet<>();
+        for (long a : fake.throttledArrivals()) {
+            refusedAt.add(a);
+        }
         List<String> perPeriod = new ArrayList<>();
         if (arrivals.length > 0) {
+            // each list request as the fake saw it: ms after the first, and 429 when the quota refused it
+            List<String> lines = new ArrayList<>();
+            for (long a : arrivals) {
+                lines.add(String.format(Locale.ROOT, "%10.1f %s", (a - arrivals[0]) / 1e6, refusedAt.contains(a) ? "429" : "200"));
+            }
+            Files.write(r.dir.resolve("arrivals.txt"), lines, StandardCharsets.UTF_8);
             long first = arrivals[0];
             int[] counts = new int[(int) ((arrivals[arrivals.length - 1] - first) / period.toNanos()) + 1];
             for (long a : arrivals) {
@@ -296,7 +306,8 @@ public final class Benchmark {
                     "end to end s", "product rows/s", "missing", "doubled", "note");
             t.add(String.format(Locale.ROOT, "%,d", p.expected), String.valueOf(budget.pageSize()), String.valueOf(budget.listRequests()),
                     String.valueOf(budget.throttled()), budget.maxInPeriod() + " of " + budget.requests(), budget.perPeriod(),
-                    num(p.endToEnd, 1), num(p.rowsPerSecond, 0), String.valueOf(p.missing), String.valueOf(p.doubled), p.verdict());
+                    num(p.endToEnd, 1), num(p.rowsPerSecond, 0), String.valueOf(p.missing), String.valueOf(p.doubled),
+                    join(p.verdict(), budget.throttled() > 0 ? "quota exceeded: each request's time in " + out.relativize(p.dir.resolve("arrivals.txt")) : ""));
             b.append(t).append('\n');
         }
         b.append("### Machine\n\n").append(machine()).append('\n');

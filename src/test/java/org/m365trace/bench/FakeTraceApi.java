@@ -71,6 +71,7 @@ final class FakeTraceApi implements AutoCloseable {
     private final AtomicLong bytesServed = new AtomicLong();
     private int maxInPeriod;
     private final LongList arrivals = new LongList();
+    private final LongList throttledArrivals = new LongList();
 
     FakeTraceApi(TraceData data) throws IOException {
         this.data = data;
@@ -127,6 +128,7 @@ final class FakeTraceApi implements AutoCloseable {
         maxInPeriod = 0;
         accepted.clear();
         arrivals.clear();
+        throttledArrivals.clear();
     }
 
     /** System.nanoTime() of the first request of any kind since the reset (token included); 0 before. */
@@ -179,6 +181,13 @@ final class FakeTraceApi implements AutoCloseable {
     long[] arrivals() {
         synchronized (arrivals) {
             return arrivals.toArray();
+        }
+    }
+
+    /** System.nanoTime() of every list request answered 429 by the quota. */
+    long[] throttledArrivals() {
+        synchronized (arrivals) {
+            return throttledArrivals.toArray();
         }
     }
 
@@ -241,6 +250,9 @@ final class FakeTraceApi implements AutoCloseable {
         long retryAfter = admit(arrived);
         if (retryAfter > 0) {
             throttled.incrementAndGet();
+            synchronized (arrivals) {
+                throttledArrivals.add(arrived);
+            }
             String id = UUID.randomUUID().toString();
             res.header("Retry-After", String.valueOf(retryAfter));
             send(res, 429, String.format(new String(GRAPH_429, StandardCharsets.UTF_8), Instant.now().toString().substring(0, 19), id, id));
