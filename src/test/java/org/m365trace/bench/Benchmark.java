@@ -167,7 +167,15 @@ public final class Benchmark {
         progress("%s: bare client, %s", run, external ? "external API" : n + " rows");
         fake.reset();
         Path bareOut = out.resolve(run + "-bare.ndjson");
-        BareClient.Result bare = bare(api).run(bareOut, external);
+        // the best of a few tries: the baseline is what a plain client can do, not what a busy moment let it do
+        BareClient.Result bare = null;
+        int tries = intOption("bench.bareTries", 3);
+        for (int i = 0; i < tries; i++) {
+            BareClient.Result b = bare(api).run(bareOut, external && i == 0);
+            if (bare == null || b.nanos() < bare.nanos()) {
+                bare = new BareClient.Result(b.rows(), b.pages(), b.nanos(), bare == null ? b.keys() : bare.keys());
+            }
+        }
         Files.deleteIfExists(bareOut);
         String note = "";
         LongSet expected;
@@ -277,12 +285,13 @@ public final class Benchmark {
             }
             b.append(t).append('\n');
             b.append("### Details of the product runs\n\n");
-            Table d = new Table("run", "end to end s", "each sink complete at s", "GC pauses (count, total ms, full)", "SIGTERM to exit s",
-                    "windows (rows in s)", "bare: rows, pages, s");
+            Table d = new Table("run", "end to end s", "each sink complete at s", "product CPU s", "rows per CPU s",
+                    "GC pauses (count, total ms, full)", "SIGTERM to exit s", "windows (rows in s)", "bare: rows, pages, s");
             for (Row r : rows) {
                 ProductRun.Result p = r.product();
                 d.add(r.run(), num(p.endToEnd, 1), p.sinkDone.entrySet().stream().map(e -> e.getKey() + " " + num(e.getValue(), 1))
                                 .collect(Collectors.joining(", ")),
+                        num(p.cpuSeconds, 1), num(p.done / p.cpuSeconds, 0),
                         p.gc.pauses() + ", " + num(p.gc.pauseTotalMillis(), 0) + ", " + p.gc.fullGcs(), num(p.stop, 1),
                         p.windows.stream().map(w -> String.format(Locale.ROOT, "%,d in %.1f", w.rows(), w.seconds())).collect(Collectors.joining("; ")),
                         String.format(Locale.ROOT, "%,d, %d, %.1f", r.bare().rows(), r.bare().pages(), r.bare().nanos() / 1e9));
@@ -291,9 +300,9 @@ public final class Benchmark {
         }
         if (!stages.isEmpty()) {
             b.append("### Stages (in-process, the product's classes, one thread)\n\n");
-            Table t = new Table("stage", "rows/s", "note");
+            Table t = new Table("stage", "rows/s (fastest round)", "median round", "note");
             for (StageBench.Stage s : stages) {
-                t.add(s.name(), num(s.rowsPerSecond(), 0), s.note());
+                t.add(s.name(), num(s.rowsPerSecond(), 0), num(s.median(), 0), s.note());
             }
             b.append(t).append('\n');
         }

@@ -47,6 +47,7 @@ final class ProductRun {
         double endToEnd = Double.NaN;
         double stop = Double.NaN;
         double rowsPerSecond = Double.NaN;
+        double cpuSeconds = Double.NaN;  // the product process's CPU time (user + system) when the run ended
         long done;                       // rows every sink holds (the least of the sinks)
         long missing;
         long doubled;
@@ -167,6 +168,7 @@ final class ProductRun {
             }
             long ended = System.nanoTime();
             long first = spec.firstRequest().getAsLong();
+            r.cpuSeconds = p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
 
             long stopAt = System.nanoTime();
             if (p.isAlive()) {
