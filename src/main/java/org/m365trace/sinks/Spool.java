@@ -134,7 +134,12 @@ public class Spool {
         }
     }
 
-    /** Writes lines to the open batch (opened if none is) in one gathering write, or not at all. */
+    /** A sealed batch's lines, as its delivery route reads them. */
+    public String read(String batchFile) throws IOException {
+        return Files.readString(Path.of(batchFile), StandardCharsets.UTF_8);
+    }
+
+    /** Writes lines to the open batch (opened if none is) in one write, or not at all. */
     private void write(List<byte[]> data) throws IOException {
         if (open == null) {
             openFile = dir.resolve(".open-" + nextName());
@@ -144,10 +149,11 @@ public class Spool {
         }
         long before = open.position();
         try {
-            ByteBuffer[] buffers = data.stream().map(ByteBuffer::wrap).toArray(ByteBuffer[]::new);
-            long left = data.stream().mapToLong(d -> d.length).sum();
-            while (left > 0) {
-                left -= open.write(buffers);
+            ByteBuffer buffer = ByteBuffer.allocate(data.stream().mapToInt(d -> d.length).sum());
+            data.forEach(buffer::put);
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                open.write(buffer);
             }
         } catch (IOException e) {
             cutBack(before);
