@@ -47,6 +47,8 @@ public class Spool {
     private int batchSize = 500;
     private Duration batchTimeout = Duration.ofSeconds(5);
     private long maxSize = 1024L * 1024 * 1024;
+    /** Each append (a page) is sealed as a batch of its own at once, besides the bounds of batchSize and batchTimeout. */
+    private boolean batchPerAppend;
 
     private FileChannel open;
     private Path openFile;
@@ -129,7 +131,7 @@ public class Spool {
             }
             from = to;
         }
-        if (batchTimeout.isZero() && open != null) {
+        if (batchPerAppend && open != null) {
             seal();         // a batch per page: delivered at once, not a timer tick later
         }
     }
@@ -352,6 +354,10 @@ public class Spool {
 
     public void setDir(String dir) {
         this.dir = Path.of(dir);
+    }
+
+    public void setBatchPerAppend(boolean batchPerAppend) {
+        this.batchPerAppend = batchPerAppend;
     }
 
     public void setSink(String sink) {

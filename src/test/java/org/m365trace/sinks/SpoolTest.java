@@ -116,6 +116,34 @@ class SpoolTest {
     }
 
     @Test
+    void aPageIsSplitIntoBatchesOfBatchSizeAndWithBatchPerAppendItsLastBatchIsSealedAtOnce() throws IOException {
+        Spool s = spool(2, "1h");
+        s.setBatchPerAppend(true);
+        s.appendAll(List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":2}"), "");
+        assertTrue(open().isEmpty(), "nothing left open");
+        assertEquals(2, sealed().size());
+        assertEquals(List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}"), lines(sealed()), "a line twice in a page is queued once");
+        assertEquals(3, s.pendingRecords());
+
+        s.appendAll(List.of("{\"n\":3}", "{\"n\":4}"), "");   // the page read again after a failure elsewhere
+        assertEquals(List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"), lines(sealed()));
+    }
+
+    @Test
+    void aPageThatDoesNotFitIsRefusedWhole() throws IOException {
+        Spool s = spool(100, "1h");
+        s.setMaxSize("1");
+        String big = "{\"s\":\"" + "x".repeat(600_000) + "\"}";
+        String bigToo = "{\"s\":\"" + "y".repeat(600_000) + "\"}";
+        assertThrows(IOException.class, () -> s.appendAll(List.of("{\"n\":1}", big, bigToo), ""), "1.2 MB in a spool of 1 MB");
+        assertTrue(open().isEmpty() && sealed().isEmpty(), "no part of the page was queued");
+        assertTrue(s.isFull());
+        s.appendAll(List.of("{\"n\":1}"), "");                 // a smaller page fits, and is queued
+        s.seal();
+        assertEquals(List.of("{\"n\":1}"), lines(sealed()));
+    }
+
+    @Test
     void fullSpoolRefusesAppends() {
         Spool s = spool(2, "1h");
         s.setMaxSize("0");

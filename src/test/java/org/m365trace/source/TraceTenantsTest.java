@@ -52,6 +52,7 @@ class TraceTenantsTest {
         Set<String> expected = TraceTenants.SOURCE_KEYS.stream().map(TraceTenants::parameter).collect(Collectors.toCollection(TreeSet::new));
         expected.add("tenant");
         expected.add("rawRows");             // not a setting: true when a sink's schema is raw
+        expected.add("batch");               // not a setting: the forwarder's routes take a page at a time
         assertEquals(expected, new TreeSet<>(parameters.keySet()));
 
         Properties packaged = new Properties();
