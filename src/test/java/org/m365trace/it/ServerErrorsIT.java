@@ -50,8 +50,9 @@ class ServerErrorsIT {
                     "the end of the burst is logged once: " + logs.forwarder("INFO", "works again"));
             // every failed poll had forwarded page 1 before page 2 failed: the poll that completed skipped it
             int pageSize = Integer.parseInt(p.getProperty("trace.pageSize"));
-            assertEquals(1, logs.forwarder("INFO", "window \\S+: 3 pages, \\d+ rows fetched, \\d+ forwarded \\(file \\d+\\), " + pageSize
-                    + " duplicates skipped").size(), "page 1 was read again and skipped as duplicates: " + logs.forwarder("INFO"));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(1, logs.forwarder("INFO",
+                    "window \\S+: 3 pages, \\d+ rows fetched, \\d+ forwarded \\(file \\d+\\), " + pageSize + " duplicates skipped").size(),
+                    "page 1 was read again and skipped as duplicates: " + logs.forwarder("INFO")));
         }
     }
 
@@ -89,8 +90,9 @@ class ServerErrorsIT {
             assertEquals(1, logs.forwarder("INFO", "window \\S+: the API answers again after 5 throttled replies").size(),
                     "the end of the burst is one line: " + logs.forwarder("INFO"));
             // the poll that met the burst completed the window: one poll, three pages, nothing twice
-            assertEquals(1, logs.forwarder("INFO", "window \\S+: 3 pages, " + api.currentKeys().size() + " rows fetched, "
-                    + api.currentKeys().size() + " forwarded \\(file " + api.currentKeys().size() + "\\), 0 duplicates skipped").size(), "the window was read in one poll");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(1, logs.forwarder("INFO",
+                    "window \\S+: 3 pages, " + api.currentKeys().size() + " rows fetched, " + api.currentKeys().size()
+                    + " forwarded \\(file " + api.currentKeys().size() + "\\), 0 duplicates skipped").size(), "the window was read in one poll"));
         }
     }
 

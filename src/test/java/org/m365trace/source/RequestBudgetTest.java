@@ -48,6 +48,17 @@ class RequestBudgetTest {
         now = now.plusSeconds(600);
         assertEquals(0, b.reserve(), "an idle window is free again");
     }
+
+    @Test
+    void a_request_that_left_later_than_booked_is_counted_from_its_answer() {
+        RequestBudget b = budget(2, "5m");
+        assertEquals(0, b.reserve());
+        now = now.plusSeconds(2);                 // a token was fetched first: the request arrived 2 s after its booking
+        b.answered();
+        assertEquals(0, b.reserve());
+        b.answered();
+        assertEquals(300_250, b.reserve(), "the first request counts from its answer, 2 s after its booking");
+    }
 }
 class ApiRepliesTest {
     @Test
