@@ -51,10 +51,20 @@ public class TraceAuth {
         if ("basic".equals(auth)) {
             return "Basic " + Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
         }
-        if (token == null || !clock.instant().isBefore(refreshAt)) {
+        ready();
+        return "Bearer " + token;
+    }
+
+    /**
+     * Asks for a token now if the next {@link #header()} would have to (none yet, or about to expire). The source calls
+     * it before it books a request in its budget: a token request can take a while (the first one of a process above
+     * all, the JDK's HTTP client being set up), and the request booked before it would reach the API that much later
+     * than booked, closer to the requests after it than the budget allows.
+     */
+    public synchronized void ready() throws IOException, InterruptedException {
+        if (!"basic".equals(auth) && (token == null || !clock.instant().isBefore(refreshAt))) {
             fetchToken();
         }
-        return "Bearer " + token;
     }
 
     /** Forgets the cached token (after a 401), so the next request asks for a new one. */

@@ -93,6 +93,20 @@ class TraceAuthTest {
     }
 
     @Test
+    void ready_asks_for_the_token_that_the_next_header_would_ask_for() throws Exception {
+        TraceAuth auth = auth();
+        auth.ready();
+        assertEquals(1, auth.getTokenRequests(), "none yet: asked for now");
+        auth.ready();
+        assertEquals("Bearer tok-1", auth.header(), "then the header uses it");
+        assertEquals(1, auth.getTokenRequests());
+        now = now.plus(Duration.ofSeconds(3580));
+        auth.ready();
+        assertEquals(2, auth.getTokenRequests(), "about to expire: a new one");
+        assertEquals("Bearer tok-2", auth.header());
+    }
+
+    @Test
     void invalidate_asks_for_a_new_token() throws Exception {
         TraceAuth auth = auth();
         auth.header();
