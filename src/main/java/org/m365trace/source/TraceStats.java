@@ -264,7 +264,7 @@ public class TraceStats implements CamelContextAware {
             sinks = perSink.isEmpty() ? "" : perSink.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                     .collect(Collectors.joining(", ", " (", ")"));
         }
-        return pages.get() + " pages, " + (rows.get() + u) + " rows fetched, " + forwarded.get() + " forwarded" + sinks + ", "
+        return pages.get() + " pages, " + rows.get() + " rows fetched, " + forwarded.get() + " forwarded" + sinks + ", "
                 + duplicates.get() + " duplicates skipped, " + filtered.get() + " filtered out"
                 + (u > 0 ? ", " + u + " unusable (kept in deadletter/source)" : "");
     }

@@ -58,7 +58,7 @@ class UnusableRowsIT extends SimulatorTestSupport {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(1, logs.forwarder("INFO",
                 "window \\S+: \\d+ pages, " + (expected.size() + 1) + " rows fetched, \\d+ forwarded \\(file \\d+\\), "
                 + "\\d+ duplicates skipped, 0 filtered out, 1 unusable \\(kept in deadletter/source\\)").size(),
-                "the window's line counts it"));
+                "the window's line counts it: " + logs.forwarder("INFO", "rows fetched")));
         assertTrue(logs.forwarder("WARN").stream().anyMatch(l -> l.contains("cannot be forwarded") && l.contains("deadletter/source/")),
                 "a WARN line says where it is kept");
         List<String> keys = Sinks.keys(Sinks.files(out()));
