@@ -188,7 +188,7 @@ final class StageBench {
         Rates[] rates = dedupeRates(1_000_000);
         String memory = String.format(Locale.ROOT, "heap a key: %.0f B at 1M keys, %.0f B at 3M (cacheSize = keys)",
                 bytesPerKey(1_000_000), bytesPerKey(3_000_000));
-        add("dedupe: TraceSeenRepository.add (new key, appended to seen.dat)", rates[0], "1M keys; " + memory);
+        add("dedupe: TraceSeenRepository.add, then commit a page", rates[0], "1M keys; " + memory);
         add("dedupe: TraceSeenRepository.contains", rates[1], "1M keys held");
         Rates both = new Rates();
         both.add(1 / (1 / rates[0].best() + 1 / rates[1].best()));
@@ -215,6 +215,8 @@ final class StageBench {
                 for (int i = from; i < from + slice; i++) {
                     repo.add(keys[i]);
                 }
+                // stored as the route does once the sinks took the page: a slice is a page's keys
+                repo.commit(java.util.Arrays.asList(keys).subList(from, from + slice));
                 if (from >= n / 4) {
                     add.add(slice / ((System.nanoTime() - t0) / 1e9));
                 }
@@ -245,8 +247,15 @@ final class StageBench {
         repo.setFileStore(file.toString());
         repo.setCacheSize(n);
         repo.start();
+        List<String> page = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            repo.add(TraceData.key(i));
+            String key = TraceData.key(i);
+            repo.add(key);
+            page.add(key);
+            if (page.size() == 5_000 || i == n - 1) {       // reserved, then stored once its page was taken
+                repo.commit(page);
+                page.clear();
+            }
         }
         long after = usedHeap();
         java.lang.ref.Reference.reachabilityFence(repo);       // held while measuring, else the JIT may drop it early
