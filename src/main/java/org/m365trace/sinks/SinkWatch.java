@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -120,15 +121,10 @@ public class SinkWatch implements CamelContextAware {
     /** Adds each record of {@code batch} to the counter of its labels (its api and tenant). */
     private void count(Map<Tags, Counter> counters, String name, String description, String batch) {
         MeterRegistry registry = registry();
-        Map<String, Long> byLabels = new HashMap<>();      // "api tenant": the labels' values, made Tags once each
-        batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(
-                field(line, "api", "graph") + " " + (tenants ? field(line, "tenant", "") : ""), 1L, Long::sum));
-        byLabels.forEach((labels, n) -> {
-            int cut = labels.indexOf(' ');
-            Tags tags = Tags.of("sink", sink, "api", labels.substring(0, cut));
-            Tags t = tenants ? tags.and("tenant", labels.substring(cut + 1)) : tags;
-            counters.computeIfAbsent(t, k -> Counter.builder(name).description(description).tags(k).register(registry)).increment(n);
-        });
+        Map<List<String>, Long> byLabels = new HashMap<>();    // by the labels' values: Tags made once for each
+        batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(labelValues(line), 1L, Long::sum));
+        byLabels.forEach((values, n) -> counters.computeIfAbsent(tags(values), t -> Counter.builder(name)
+                .description(description).tags(t).register(registry)).increment(n));
     }
 
     /**
@@ -137,8 +133,17 @@ public class SinkWatch implements CamelContextAware {
      * JSON string would be escaped and so cannot be mistaken for them.
      */
     Tags labels(String record) {
-        Tags tags = Tags.of("sink", sink, "api", field(record, "api", "graph"));
-        return tenants ? tags.and("tenant", field(record, "tenant", "")) : tags;
+        return tags(labelValues(record));
+    }
+
+    /** The values of a record's labels: its api, and its tenant (empty without tenants). */
+    private List<String> labelValues(String record) {
+        return List.of(field(record, "api", "graph"), tenants ? field(record, "tenant", "") : "");
+    }
+
+    private Tags tags(List<String> values) {
+        Tags tags = Tags.of("sink", sink, "api", values.get(0));
+        return tenants ? tags.and("tenant", values.get(1)) : tags;
     }
 
     private static String field(String record, String name, String otherwise) {
