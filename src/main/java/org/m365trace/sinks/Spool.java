@@ -136,6 +136,28 @@ public class Spool {
         }
     }
 
+    /**
+     * Queues again, as a sealed batch of their own, lines that were delivered but may not have arrived (the syslog
+     * receiver closed the connection just after they were written). They were accepted before, so neither a full spool
+     * nor the memory of lines queued lately keeps them out.
+     */
+    public synchronized void requeue(List<String> lines) throws IOException {
+        if (lines.isEmpty()) {
+            return;
+        }
+        if (bytes < 0) {
+            recover();
+        }
+        StringBuilder text = new StringBuilder();
+        lines.forEach(line -> text.append(line).append('\n'));
+        byte[] data = text.toString().getBytes(StandardCharsets.UTF_8);
+        Path batch = dir.resolve(".open-" + nextName());      // a crash while writing: recover() hands it over
+        Files.write(batch, data, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        handOver(batch);
+        bytes += data.length;
+        pending.addAndGet(lines.size());
+    }
+
     /** A sealed batch's lines, as its delivery route reads them. */
     public String read(String batchFile) throws IOException {
         return Files.readString(Path.of(batchFile), StandardCharsets.UTF_8);

@@ -10,6 +10,9 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -21,14 +24,24 @@ import javax.net.ssl.SSLSocketFactory;
 
 import org.m365trace.Durations;
 import org.m365trace.SettingException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends RFC 5424 messages over TCP with octet-counting framing (RFC 6587), over TLS (RFC 5425, same framing), or
  * one message a UDP datagram. Before each batch over TCP/TLS it checks that the receiver has not closed the
  * connection, because bytes written into a connection the peer already closed are silently lost; a closed or
  * failed connection is reopened and the batch fails, so it is sent again from the spool.
+ * <p>
+ * A write is not a delivery either: a receiver that closes just after a batch was written may not have read it (it
+ * sits in the receiver's socket buffer, or in its own read buffer). So what was written stays <em>unconfirmed</em>
+ * until the connection is seen open {@link #CONFIRM_AFTER} later (at the next batch, or at a check scheduled then);
+ * when the connection is found closed first, the unconfirmed messages go back into the {@link #setSpool spool} and
+ * are sent again. A receiver that goes away thus gets at most what was written in its last second twice, never less.
  */
 public class SyslogSender implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SyslogSender.class);
 
     /** Closes the connection of a write that takes too long: a stalled receiver must not block the sink forever. */
     private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -45,9 +58,26 @@ public class SyslogSender implements AutoCloseable {
     private String trustStore;
     private String trustStorePassword;
 
+    /** Checks, after a write, that its connection is still open (apart from DEADLINES, which must never wait for a lock). */
+    private static final ScheduledExecutorService CONFIRMS = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "syslog-confirm");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** How long a connection must stay open after a write before what was written counts as delivered. */
+    static final Duration CONFIRM_AFTER = Duration.ofMillis(500);
+
     private volatile Socket socket;
     private volatile OutputStream out;
     private volatile DatagramSocket udp;
+    /** Where unconfirmed messages go again when their connection closed; without one they are only logged lost. */
+    private Spool spool;
+    /** Batches written on the current connection and not yet confirmed, oldest first. */
+    private final Deque<Written> unconfirmed = new ArrayDeque<>();
+
+    private record Written(List<String> messages, long atNanos) {
+    }
 
     /** Sends every line of {@code messages} (one message a line, as the spool keeps them). */
     public synchronized void sendLines(String messages) throws IOException {
@@ -60,6 +90,7 @@ public class SyslogSender implements AutoCloseable {
             return;
         }
         ensureOpenOrFail();
+        confirmOlder(System.nanoTime());
         Socket s = socket;
         OutputStream o = out;
         AtomicBoolean late = new AtomicBoolean();
@@ -78,8 +109,10 @@ public class SyslogSender implements AutoCloseable {
             if (peerClosed(s)) {
                 throw new IOException("syslog receiver " + host + ":" + port() + " closed the connection");
             }
+            unconfirmed.add(new Written(messages, System.nanoTime()));
+            CONFIRMS.schedule(this::confirm, CONFIRM_AFTER.toMillis() + 50, TimeUnit.MILLISECONDS);
         } catch (IOException e) {
-            close();
+            connectionLost();
             if (late.get()) {
                 throw new IOException("syslog receiver " + host + ":" + port() + " took no data for " + writeTimeout.toSeconds()
                         + " s (trace.readTimeout): connection closed, the batch is sent again", e);
@@ -94,8 +127,53 @@ public class SyslogSender implements AutoCloseable {
         try {
             ensureOpen();
         } catch (IOException e) {
-            close();
+            connectionLost();
             throw e;
+        }
+    }
+
+    /**
+     * Checks the connection of the unconfirmed batches: open, what was written {@link #CONFIRM_AFTER} ago or earlier is
+     * delivered; closed, all of it goes back to the spool. Runs after each write's confirmation delay.
+     */
+    synchronized void confirm() {
+        if (unconfirmed.isEmpty()) {
+            return;
+        }
+        Socket s = socket;
+        if (s == null) {
+            unconfirmed.clear();     // closed by close(), at shutdown: the receiver reads up to our FIN
+        } else if (s.isClosed() || peerClosed(s)) {
+            connectionLost();
+        } else {
+            confirmOlder(System.nanoTime());
+        }
+    }
+
+    /** The connection is open now: batches written at least CONFIRM_AFTER ago were delivered. */
+    private void confirmOlder(long now) {
+        while (!unconfirmed.isEmpty() && now - unconfirmed.peekFirst().atNanos() >= CONFIRM_AFTER.toNanos()) {
+            unconfirmed.removeFirst();
+        }
+    }
+
+    /** The connection closed or failed: what it carried unconfirmed is queued again, then it is closed. */
+    private void connectionLost() {
+        try {
+            if (!unconfirmed.isEmpty()) {
+                List<String> again = new ArrayList<>();
+                unconfirmed.forEach(w -> again.addAll(w.messages()));
+                if (spool != null) {
+                    spool.requeue(again);
+                }
+                LOG.warn("syslog receiver {}:{} closed the connection within {} ms of {} messages: they are sent again",
+                        host, port(), CONFIRM_AFTER.toMillis(), again.size());
+                unconfirmed.clear();
+            }
+        } catch (IOException e) {
+            LOG.error("syslog: cannot queue again {} messages the receiver may not have read: {}", unconfirmed.size(), e.getMessage());
+        } finally {
+            close();
         }
     }
 
@@ -114,7 +192,7 @@ public class SyslogSender implements AutoCloseable {
         if (socket != null && !socket.isClosed() && !peerClosed(socket)) {
             return;
         }
-        close();
+        connectionLost();
         Socket s = "tls".equals(protocol) ? tlsFactory().createSocket() : new Socket();
         s.connect(new InetSocketAddress(host, port()), (int) connectTimeout.toMillis());
         if (s instanceof javax.net.ssl.SSLSocket ssl) {
@@ -218,6 +296,11 @@ public class SyslogSender implements AutoCloseable {
         if (this.port < 1 || this.port > 65535) {
             throw new SettingException("trace.syslog.port", "a port number from 1 to 65535", port);
         }
+    }
+
+    /** The sink's spool, where messages written into a connection that then closed are queued again. */
+    public void setSpool(Spool spool) {
+        this.spool = spool;
     }
 
     public void setTrustStore(String trustStore) {

@@ -25,7 +25,15 @@ import static org.awaitility.Awaitility.await;
  */
 final class FakeSyslog implements AutoCloseable {
 
+    /**
+     * A receiver that goes away may get again what it was sent in the forwarder's confirmation time before (0.5 s after
+     * a write, checked at the latest 0.5 s later): SyslogSender queues that again, as it cannot know what was read.
+     */
+    private static final long REPEATABLE_NANOS = Duration.ofMillis(1500).toNanos();
+
     private final List<String> messages = new ArrayList<>();
+    private final List<Long> arrivals = new ArrayList<>();
+    private int repeatable;
     private final List<String> framingErrors = new ArrayList<>();
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket listener;
@@ -77,6 +85,10 @@ final class FakeSyslog implements AutoCloseable {
     synchronized void stop() {
         ServerSocket s = listener;
         listener = null;
+        long since = System.nanoTime() - REPEATABLE_NANOS;
+        for (int i = arrivals.size() - 1; i >= 0 && arrivals.get(i) >= since; i--) {
+            repeatable++;
+        }
         closeQuietly(s);
         connections.forEach(FakeSyslog::closeQuietly);
         connections.clear();
@@ -93,6 +105,11 @@ final class FakeSyslog implements AutoCloseable {
     /** Frames cut short by a closed connection (not recorded; the forwarder sends them again). */
     synchronized int cutFrames() {
         return cutFrames;
+    }
+
+    /** Messages that arrived in the 1.5 s before each stop(): the forwarder may send them again (see SyslogSender). */
+    synchronized int repeatable() {
+        return repeatable;
     }
 
     synchronized int acceptedConnections() {
@@ -141,6 +158,7 @@ final class FakeSyslog implements AutoCloseable {
                 }
                 synchronized (this) {
                     messages.add(new String(frame, StandardCharsets.UTF_8));
+                    arrivals.add(System.nanoTime());
                 }
                 midFrame = false;
             }

@@ -63,7 +63,7 @@ class SoakIT extends ChaosTestSupport {
         System.out.print("SoakIT verdict (seed " + seed + "):\n" + verdict.summary());
         List<String> failures = new ArrayList<>(verdict.failures(Map.of(
                 "file", 0,
-                "syslog", (harness.kills() + chaos.syslogOutages + 1) * 501,
+                "syslog", (harness.kills() + chaos.syslogOutages + 1) * 501 + harness.syslog.repeatable(),
                 "http", (harness.kills() + chaos.httpOutages + 1) * 101)));
         failures.addAll(harness.refusedRequests());
         assertEquals(List.of(), failures, "acceptance criteria broken (seed " + seed + ")");

@@ -117,6 +117,66 @@ class SyslogSenderTest {
     }
 
     @Test
+    void what_a_receiver_closed_on_unread_is_queued_again_in_the_spool() throws Exception {
+        Spool spool = spool("unread");
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+             SyslogSender s = sender("tcp", server.getLocalPort())) {
+            s.setSpool(spool);
+            // the connection waits in the backlog: the write lands in the receiver's buffer and "succeeds"
+            s.sendLines("<134>1 - h app - - - {\"unread\":1}\n<134>1 - h app - - - {\"unread\":2}\n");
+            try (Socket c = server.accept()) {
+                assertTrue(c.isConnected());          // the receiver goes away without reading
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> spool.pendingRecords() == 2);
+            assertEquals("<134>1 - h app - - - {\"unread\":1}\n<134>1 - h app - - - {\"unread\":2}\n", sealedBatches("unread"));
+        }
+    }
+
+    @Test
+    void what_a_receiver_read_while_the_connection_stayed_open_is_not_sent_again() throws Exception {
+        Spool spool = spool("read");
+        try (Receiver r = new Receiver(new ServerSocket(0, 5, InetAddress.getLoopbackAddress()), 2);
+             SyslogSender s = sender("tcp", r.server.getLocalPort())) {
+            s.setSpool(spool);
+            s.sendLines("one\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> r.frames.size() == 1);
+            // open for longer than the confirmation time: delivered
+            await().during(SyslogSender.CONFIRM_AFTER.multipliedBy(2)).atMost(Duration.ofSeconds(5)).until(() -> spool.pendingRecords() == 0);
+            try {
+                s.sendLines("two\n");               // the receiver closes after this second frame...
+            } catch (IOException closedRightAfter) {
+                // ...maybe before the check that follows the write
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> r.frames.size() == 2);
+            s.confirm();
+            // "two" went into a connection that closed at once: it may be sent again, "one" never
+            assertTrue(sealedBatches("read").isEmpty() || sealedBatches("read").equals("two\n"), sealedBatches("read"));
+        }
+    }
+
+    private Spool spool(String name) {
+        Spool spool = new Spool();
+        spool.setSink("syslog");
+        spool.setDir(tmp.resolve(name).toString());
+        spool.setMaxSize("10");
+        return spool;
+    }
+
+    private String sealedBatches(String name) throws IOException {
+        Path dir = tmp.resolve(name);
+        if (!Files.isDirectory(dir)) {
+            return "";
+        }
+        StringBuilder all = new StringBuilder();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().matches("\\d.*\\.ndjson")).sorted().toList()) {
+                all.append(Files.readString(f));
+            }
+        }
+        return all.toString();
+    }
+
+    @Test
     void a_receiver_that_is_down_is_an_error_not_a_silent_loss() throws Exception {
         int port;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
