@@ -45,6 +45,7 @@ public class TraceFiles {
     private static final int OPEN_FILES = 4;
 
     private static final String RECEIVED = "\"received\":\"";
+    private static final byte[] RECEIVED_BYTES = RECEIVED.getBytes(StandardCharsets.US_ASCII);
 
     private Path dir;
     /** recover() ran: it runs at the first batch, once this process holds the lock of trace.stateDir. */
@@ -89,29 +90,34 @@ public class TraceFiles {
         if (!recovered) {
             recover();
         }
-        int skipped = 0;
-        StringBuilder wrote = new StringBuilder(ndjson.length());
-        // the batch's new lines by file (received date), each file written in one append
-        Map<String, StringBuilder> byDate = new LinkedHashMap<>();
+        // worked on as UTF-8 bytes, written from that one array: a batch is a few MB, and copies of it per date and
+        // per line were most of what the file sink allocated
+        byte[] bytes = ndjson.getBytes(StandardCharsets.UTF_8);
+        Map<String, List<int[]>> byDate = new LinkedHashMap<>();     // each file's new lines: {start, end incl. \n}
         Map<String, List<UUID>> digestsByDate = new HashMap<>();
-        for (String line : ndjson.split("\n")) {
-            if (line.isBlank()) {
-                continue;
+        int skipped = 0;
+        int lines = 0;
+        for (int start = 0; start < bytes.length; ) {
+            int end = indexOf(bytes, (byte) '\n', start);
+            int next = end < 0 ? bytes.length : end + 1;
+            if (!isBlank(bytes, start, end < 0 ? bytes.length : end)) {
+                lines++;
+                int length = (end < 0 ? bytes.length : end) - start;
+                UUID digest = DigestSet.digest(bytes, start, length);
+                if (written.contains(digest)) {
+                    skipped++;
+                } else {
+                    String date = receivedDate(bytes, start, length);
+                    byDate.computeIfAbsent(date, d -> new ArrayList<>()).add(new int[] {start, next});
+                    digestsByDate.computeIfAbsent(date, d -> new ArrayList<>()).add(digest);
+                }
             }
-            UUID digest = DigestSet.digest(line);
-            if (written.contains(digest)) {
-                skipped++;
-                continue;
-            }
-            String date = receivedDate(line);
-            byDate.computeIfAbsent(date, d -> new StringBuilder()).append(line).append('\n');
-            digestsByDate.computeIfAbsent(date, d -> new ArrayList<>()).add(digest);
+            start = next;
         }
         Set<FileChannel> touched = new HashSet<>();
-        for (Map.Entry<String, StringBuilder> file : byDate.entrySet()) {
-            touched.add(append(file.getValue().toString(), file.getKey()));
-            digestsByDate.get(file.getKey()).forEach(written::add);
-            wrote.append(file.getValue());
+        for (Map.Entry<String, List<int[]>> file : byDate.entrySet()) {
+            touched.add(append(bytes, file.getValue(), file.getKey()));
+            digestsByDate.get(file.getKey()).forEach(written::add);     // written: not again if a later file fails
         }
         // on disk before the batch leaves the spool: a power cut after its deletion must not take the lines with it
         for (FileChannel ch : touched) {
@@ -119,21 +125,76 @@ public class TraceFiles {
                 ch.force(false);
             }
         }
-        if (skipped > 0) {
-            LOG.info("file sink: {} records of a batch delivered again were in the files already, not written twice", skipped);
+        if (skipped == 0) {
+            return ndjson;        // the common case: every line written
         }
+        LOG.info("file sink: {} of {} records of a batch delivered again were in the files already, not written twice", skipped, lines);
+        StringBuilder wrote = new StringBuilder();
+        byDate.values().forEach(ranges -> ranges.forEach(r -> wrote.append(new String(bytes, r[0], r[1] - r[0], StandardCharsets.UTF_8))));
         return wrote.toString();
     }
 
-    /** Appends lines (each ending with a line break) to the file of their date, all or none; returns its channel. */
-    private FileChannel append(String lines, String date) throws IOException {
+    private static int indexOf(byte[] bytes, byte b, int from) {
+        for (int i = from; i < bytes.length; i++) {
+            if (bytes[i] == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isBlank(byte[] bytes, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (bytes[i] != ' ' && bytes[i] != '\t' && bytes[i] != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@link #receivedDate(String)} of the line in {@code bytes[start, start + length)}, without decoding it when it can. */
+    private static String receivedDate(byte[] bytes, int start, int length) {
+        int end = start + length;
+        outer:
+        for (int i = start; i + RECEIVED_BYTES.length + 10 <= end; i++) {
+            for (int k = 0; k < RECEIVED_BYTES.length; k++) {
+                if (bytes[i + k] != RECEIVED_BYTES[k]) {
+                    continue outer;
+                }
+            }
+            return new String(bytes, i + RECEIVED_BYTES.length, 10, StandardCharsets.US_ASCII);
+        }
+        return receivedDate(new String(bytes, start, length, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Appends the lines {@code ranges} of {@code bytes} (each {start, end}, a line break included but for a batch's last
+     * line without one) to the file of their date, all or none; returns its channel.
+     */
+    private FileChannel append(byte[] bytes, List<int[]> ranges, String date) throws IOException {
         Path file = dir.resolve("trace-" + date + ".ndjson");
         FileChannel ch = channel(file);
         long before = ch.size();
-        ByteBuffer data = ByteBuffer.wrap(lines.getBytes(StandardCharsets.UTF_8));
+        List<ByteBuffer> data = new ArrayList<>(ranges.size() + 1);
+        int[] run = null;                 // adjacent lines go out as one buffer
+        for (int[] r : ranges) {
+            if (run != null && run[1] == r[0]) {
+                run[1] = r[1];
+            } else {
+                if (run != null) {
+                    data.add(ByteBuffer.wrap(bytes, run[0], run[1] - run[0]));
+                }
+                run = new int[] {r[0], r[1]};
+            }
+        }
+        data.add(ByteBuffer.wrap(bytes, run[0], run[1] - run[0]));
+        if (bytes[run[1] - 1] != '\n') {
+            data.add(ByteBuffer.wrap(new byte[] {'\n'}));
+        }
+        ByteBuffer[] buffers = data.toArray(ByteBuffer[]::new);
         try {
-            while (data.hasRemaining()) {
-                ch.write(data);
+            while (buffers[buffers.length - 1].hasRemaining()) {
+                ch.write(buffers);
             }
         } catch (IOException e) {
             cutBack(file, ch, before);

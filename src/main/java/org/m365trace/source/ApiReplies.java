@@ -44,6 +44,11 @@ public class ApiReplies {
      */
     public void judge(Exchange exchange) throws HttpOperationFailedException {
         int code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        if (code < 200 || code >= 300) {
+            // the reply comes as the connection's stream (disableStreamCache): an error's short body is read now,
+            // which also hands the connection back to the pool before the request is made again
+            exchange.getMessage().setBody(exchange.getMessage().getBody(String.class));
+        }
         long wait = 0;
         if (code == 429 || code == 503) {
             wait = throttled(exchange);

@@ -63,11 +63,16 @@ public final class TracePage implements Iterator<Object>, Closeable {
         this.requestUri = URI.create(requestUri);
         try {
             this.parser = FACTORY.createParser(body);
+        } catch (IOException e) {
+            throw new MalformedPageException("the page is not valid JSON: " + firstLine(e), e);
+        }
+        try {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new MalformedPageException("the page is not a JSON object");
             }
-        } catch (IOException e) {
-            throw new MalformedPageException("the page is not valid JSON: " + firstLine(e), e);
+        } catch (IOException | MalformedPageException e) {
+            close();            // the reply's connection goes back to the pool
+            throw e instanceof MalformedPageException m ? m : new MalformedPageException("the page is not valid JSON: " + firstLine(e), e);
         }
     }
 
@@ -92,9 +97,11 @@ public final class TracePage implements Iterator<Object>, Closeable {
             return advance();
         } catch (IOException e) {
             failed = true;
+            close();
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
         } catch (MalformedPageException e) {
             failed = true;
+            close();
             throw e;
         }
     }
@@ -111,6 +118,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
             rows++;
         } catch (IOException e) {
             failed = true;
+            close();
             throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
         }
         try {

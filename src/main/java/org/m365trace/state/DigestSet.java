@@ -41,7 +41,15 @@ public final class DigestSet {
      * is not to be expected.
      */
     public static UUID digest(String key) {
-        byte[] md5 = MD5.get().digest(key.getBytes(StandardCharsets.UTF_8));
+        byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
+        return digest(utf8, 0, utf8.length);
+    }
+
+    /** As {@link #digest(String)}, of the UTF-8 text in {@code bytes[offset, offset + length)} (no copy of it). */
+    public static UUID digest(byte[] bytes, int offset, int length) {
+        MessageDigest md = MD5.get();
+        md.update(bytes, offset, length);
+        byte[] md5 = md.digest();
         md5[6] = (byte) (md5[6] & 0x0f | 0x30);       // version 3
         md5[8] = (byte) (md5[8] & 0x3f | 0x80);       // IETF variant
         long hi = 0;
