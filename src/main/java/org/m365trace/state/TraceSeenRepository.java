@@ -17,6 +17,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
@@ -56,6 +57,8 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private DigestSet keys;
     /** Keys reserved by {@link #add} and not committed yet. */
     private final Set<String> reserved = new LinkedHashSet<>();
+    /** Keys of rows on the end bound of the window being read: see {@link #carryBound}. */
+    private final Set<String> onBound = new LinkedHashSet<>();
     private Writer log;
     private long logLines;
 
@@ -153,6 +156,36 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
             keys.remove(DigestSet.digest(key));
         }
         reserved.clear();
+        onBound.clear();        // the window is read again and tells them again
+    }
+
+    /** A row of the window being read was received on its end bound (DedupeKey): see {@link #carryBound}. */
+    public synchronized void onBound(String key) {
+        if (!bypass) {
+            onBound.add(key);
+        }
+    }
+
+    /**
+     * The window was read and committed. Its rows on its end bound are in the next window too (both bounds are
+     * inclusive), read last there, as pages come newest first: after this window's rows and nearly all of the next
+     * one's, which in a catch-up of large windows are more keys than the store holds. So their keys are stored again
+     * now as the newest (in memory and appended to the file, so also across a restart): the next window can hold up to
+     * {@code cacheSize} rows and its rows on this bound are still known as duplicates.
+     */
+    public synchronized void carryBound() {
+        if (bypass || onBound.isEmpty()) {
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        for (String key : onBound) {
+            UUID digest = DigestSet.digest(key);
+            keys.remove(digest);
+            keys.add(digest);
+            lines.append(key).append('\n');
+        }
+        append(lines.toString(), onBound.size());
+        onBound.clear();
     }
 
     @Override

@@ -8,8 +8,9 @@ import java.util.UUID;
 /**
  * The benchmark's message trace: {@code rows} rows whose fields are computed from their index, never held in a list.
  * Row {@code i} was received at {@link #receivedMillis(int)}, spread evenly over {@code [start, end]} in index order
- * (so the rows of a time range are an index range), always with a millisecond part other than {@code .000}: the
- * product's windows have whole-second inclusive bounds, so no row sits on the bound of two windows.
+ * (so the rows of a time range are an index range), in whole seconds as Graph's samples show them: the product's
+ * windows have whole-second inclusive bounds, so the rows on the bound of two windows are served in both, and the
+ * product must forward them once.
  * <p>
  * Two rows (two recipients) per message, every key (messageTraceId, recipientAddress, status) distinct.
  */
@@ -33,7 +34,7 @@ final class TraceData {
 
     long receivedMillis(int i) {
         long t = startMillis + (long) ((double) i * (endMillis - startMillis) / Math.max(1, rows));
-        return t % 1000 == 0 ? t + 1 : t;
+        return t - Math.floorMod(t, 1000L);
     }
 
     /** The first index whose received time is at or after {@code millis} ({@code rows} when none). */

@@ -47,6 +47,54 @@ class TraceSeenRepositoryTest {
         assertEquals(2, again.size());
     }
 
+    /**
+     * A catch-up of windows larger than the store: the rows on the bound of windows A and B are read first in A and
+     * last in B, with more than cacheSize other keys in between. Carried at A's commit, they are still known in B, also
+     * after a restart between the two windows.
+     */
+    @Test
+    void keysOnAWindowsEndBoundAreStillKnownAtTheEndOfTheNextWindow() {
+        for (boolean restart : new boolean[] {false, true}) {
+            TraceSeenRepository repo = open(10);
+            repo.clear();
+            List<String> bound = List.of("b1|a@x|Delivered", "b2|a@x|Delivered");
+            // window A, newest first: its two rows on the end bound, then 9 older rows
+            for (String key : bound) {
+                assertTrue(repo.add(key));
+                repo.onBound(key);
+            }
+            for (int i = 0; i < 9; i++) {
+                assertTrue(repo.add("a" + i + "|a@x|Delivered"));
+            }
+            repo.commit(List.of("b1|a@x|Delivered", "b2|a@x|Delivered", "a0|a@x|Delivered", "a1|a@x|Delivered",
+                    "a2|a@x|Delivered", "a3|a@x|Delivered", "a4|a@x|Delivered", "a5|a@x|Delivered", "a6|a@x|Delivered",
+                    "a7|a@x|Delivered", "a8|a@x|Delivered"));
+            repo.carryBound();
+            if (restart) {
+                repo.stop();
+                repo = open(10);
+            }
+            // window B, newest first: 8 newer rows, then the rows on its start bound again
+            for (int i = 0; i < 8; i++) {
+                assertTrue(repo.add("n" + i + "|a@x|Delivered"));
+            }
+            for (String key : bound) {
+                assertFalse(repo.add(key), key + " forwarded twice (restart " + restart + ")");
+            }
+            repo.stop();
+        }
+    }
+
+    @Test
+    void aWindowThatFailedCarriesNoKeys() {
+        TraceSeenRepository repo = open(10);
+        assertTrue(repo.add("b1|a@x|Delivered"));
+        repo.onBound("b1|a@x|Delivered");
+        repo.rollback();            // the page failed before the sinks took it: its record must still be forwarded
+        repo.carryBound();          // (a later window's commit)
+        assertTrue(repo.add("b1|a@x|Delivered"));
+    }
+
     @Test
     void aKeyLineCutShortByACrashIsDroppedAndTheFileStaysWhole() throws Exception {
         Files.writeString(dir.resolve("seen.dat"), "k1\nk2\nk3-cut", StandardCharsets.UTF_8);
