@@ -17,7 +17,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
@@ -59,6 +58,8 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private final Set<String> reserved = new LinkedHashSet<>();
     /** Keys of rows on the end bound of the window being read: see {@link #carryBound}. */
     private final Set<String> onBound = new LinkedHashSet<>();
+    /** Keys of rows on the end bound of the last window committed, held until the next one is: see {@link #carryBound}. */
+    private Set<String> pinned = new LinkedHashSet<>();
     private Writer log;
     private long logLines;
 
@@ -98,7 +99,9 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
             }
         }
         openLog();
-        LOG.debug("dedupe store {}: {} keys", file, keys.size());
+        pinned = Files.exists(boundFile()) ? new LinkedHashSet<>(Files.readAllLines(boundFile(), StandardCharsets.UTF_8)) : new LinkedHashSet<>();
+        pinned.remove("");
+        LOG.debug("dedupe store {}: {} keys, {} on the last window's end", file, keys.size(), pinned.size());
     }
 
     @Override
@@ -111,7 +114,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
 
     @Override
     public synchronized boolean contains(String key) {
-        return !bypass && keys.contains(DigestSet.digest(key));
+        return !bypass && (pinned.contains(key) || keys.contains(DigestSet.digest(key)));
     }
 
     @Override
@@ -119,7 +122,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (bypass) {
             return true;
         }
-        if (!keys.add(DigestSet.digest(key))) {
+        if (pinned.contains(key) || !keys.add(DigestSet.digest(key))) {
             return false;
         }
         reserved.add(key);
@@ -169,23 +172,31 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     /**
      * The window was read and committed. Its rows on its end bound are in the next window too (both bounds are
      * inclusive), read last there, as pages come newest first: after this window's rows and nearly all of the next
-     * one's, which in a catch-up of large windows are more keys than the store holds. So their keys are stored again
-     * now as the newest (in memory and appended to the file, so also across a restart): the next window can hold up to
-     * {@code cacheSize} rows and its rows on this bound are still known as duplicates.
+     * one's, which in a catch-up of one-day windows are more keys than the store holds. So their keys (a second's
+     * rows) are held apart from the newest {@code cacheSize} until the next window is committed, whatever its size,
+     * and kept in {@code seen.dat.bound} for a restart in between.
      */
     public synchronized void carryBound() {
-        if (bypass || onBound.isEmpty()) {
+        if (bypass || (pinned.isEmpty() && onBound.isEmpty())) {
             return;
         }
-        StringBuilder lines = new StringBuilder();
-        for (String key : onBound) {
-            UUID digest = DigestSet.digest(key);
-            keys.remove(digest);
-            keys.add(digest);
-            lines.append(key).append('\n');
-        }
-        append(lines.toString(), onBound.size());
+        pinned = new LinkedHashSet<>(onBound);
         onBound.clear();
+        try {
+            if (pinned.isEmpty()) {
+                Files.deleteIfExists(boundFile());
+            } else {
+                Path tmp = boundFile().resolveSibling(boundFile().getFileName() + ".tmp");
+                Files.write(tmp, pinned, StandardCharsets.UTF_8);
+                Files.move(tmp, boundFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the dedupe store " + boundFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Path boundFile() {
+        return file.resolveSibling(file.getFileName() + ".bound");
     }
 
     @Override
@@ -193,6 +204,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (bypass) {
             return true;
         }
+        pinned.remove(key);
         if (!keys.remove(DigestSet.digest(key))) {
             return false;
         }
@@ -211,9 +223,12 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     public synchronized void clear() {
         keys = new DigestSet(cacheSize);
         reserved.clear();
+        onBound.clear();
+        pinned = new LinkedHashSet<>();
         try {
             log.close();
             Files.deleteIfExists(file);
+            Files.deleteIfExists(boundFile());
             logLines = 0;
             openLog();
         } catch (IOException e) {

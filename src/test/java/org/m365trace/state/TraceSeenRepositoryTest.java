@@ -49,8 +49,8 @@ class TraceSeenRepositoryTest {
 
     /**
      * A catch-up of windows larger than the store: the rows on the bound of windows A and B are read first in A and
-     * last in B, with more than cacheSize other keys in between. Carried at A's commit, they are still known in B, also
-     * after a restart between the two windows.
+     * last in B, with more than cacheSize other keys in between, B alone holding more. Carried at A's commit, they are
+     * still known at the end of B, also after a restart between the two windows.
      */
     @Test
     void keysOnAWindowsEndBoundAreStillKnownAtTheEndOfTheNextWindow() {
@@ -74,8 +74,8 @@ class TraceSeenRepositoryTest {
                 repo.stop();
                 repo = open(10);
             }
-            // window B, newest first: 8 newer rows, then the rows on its start bound again
-            for (int i = 0; i < 8; i++) {
+            // window B, newest first: 12 newer rows (more than the store holds), then the rows on its start bound again
+            for (int i = 0; i < 12; i++) {
                 assertTrue(repo.add("n" + i + "|a@x|Delivered"));
             }
             for (String key : bound) {
