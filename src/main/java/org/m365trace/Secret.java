@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 
+import org.apache.camel.CamelContext;
+
 /**
  * A secret setting ({@code trace.clientSecret}, {@code trace.password}, ...): its value as given, or the content of
  * the file named by {@code <key>File} (the way Kubernetes secrets and systemd credentials arrive). The file is read
@@ -38,6 +40,14 @@ public final class Secret {
      */
     public static String text(Object secret) {
         return secret instanceof Secret s ? s.value() : secret == null ? null : secret.toString();
+    }
+
+    /**
+     * The value of a secret setting as given, never parsed for placeholders; "" when unset. For beans of the route files,
+     * which read their secrets themselves: Camel's property binding would parse a secret bound to them.
+     */
+    public static String given(CamelContext context, String property) {
+        return context.getPropertiesComponent().resolveProperty(property + "?nested=false").orElse("");
     }
 
     /** True when a value or a file is given. */

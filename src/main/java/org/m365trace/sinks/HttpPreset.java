@@ -291,8 +291,8 @@ public class HttpPreset implements CamelContextAware {
      * value set is for use without one.
      */
     private synchronized Secret secret(String property, String value) {
-        return secrets.computeIfAbsent(property, p -> Secret.of(p, camelContext == null ? value
-                : camelContext.getPropertiesComponent().resolveProperty(p + "?nested=false").orElse(""), secretFiles.get(p)));
+        return secrets.computeIfAbsent(property, p -> Secret.of(p, camelContext == null ? value : Secret.given(camelContext, p),
+                secretFiles.get(p)));
     }
 
     /** Azure Monitor's client secret: trace.azure.clientSecret(File), else the source's trace.clientSecret(File). */

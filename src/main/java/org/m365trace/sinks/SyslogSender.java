@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocketFactory;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.m365trace.Durations;
+import org.m365trace.Secret;
 import org.m365trace.SettingException;
 
 /**
@@ -28,7 +31,7 @@ import org.m365trace.SettingException;
  * connection, because bytes written into a connection the peer already closed are silently lost; a closed or
  * failed connection is reopened and the batch fails, so it is sent again from the spool.
  */
-public class SyslogSender implements AutoCloseable {
+public class SyslogSender implements AutoCloseable, CamelContextAware {
 
     /** Closes the connection of a write that takes too long: a stalled receiver must not block the sink forever. */
     private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -44,6 +47,8 @@ public class SyslogSender implements AutoCloseable {
     private Duration writeTimeout = Duration.ofSeconds(60);
     private String trustStore;
     private String trustStorePassword;
+    private String trustStorePasswordFile;
+    private CamelContext camelContext;
 
     private volatile Socket socket;
     private volatile OutputStream out;
@@ -139,7 +144,10 @@ public class SyslogSender implements AutoCloseable {
         }
         try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(trustStore))) {
             java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-            ks.load(in, trustStorePassword == null || trustStorePassword.isEmpty() ? null : trustStorePassword.toCharArray());
+            // as given (in a Camel context read here: bound, Camel would parse it for placeholders), or from its file
+            String password = Secret.of("trace.syslog.trustStorePassword", camelContext == null ? trustStorePassword
+                    : Secret.given(camelContext, "trace.syslog.trustStorePassword"), trustStorePasswordFile).value();
+            ks.load(in, password == null || password.isEmpty() ? null : password.toCharArray());
             javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ks);
             javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
@@ -226,6 +234,20 @@ public class SyslogSender implements AutoCloseable {
 
     public void setTrustStorePassword(String trustStorePassword) {
         this.trustStorePassword = trustStorePassword;
+    }
+
+    public void setTrustStorePasswordFile(String trustStorePasswordFile) {
+        this.trustStorePasswordFile = trustStorePasswordFile;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setWriteTimeout(String writeTimeout) {
