@@ -106,6 +106,23 @@ class TraceTenantsTest {
         assertEquals("{{nope", secret(t, "trace-poll-b", "clientCertificatePassword"));
     }
 
+    @Test
+    void the_sign_in_keys_are_per_tenant_too() throws Exception {
+        Path secretFile = Files.writeString(Files.createTempFile("gov", ".secret"), "gov-secret");
+        TraceTenants t = tenants("trace.tenants", "gov,mi", "trace.clientId", "app", "trace.clientSecret", "s",
+                "trace.tenant.gov.tenantId", "gov.example", "trace.tenant.gov.cloud", "usgov",
+                "trace.tenant.gov.clientSecretFile", secretFile.toString(),
+                "trace.tenant.mi.auth", "managed-identity", "trace.tenant.mi.managedIdentityClientId", "mi-client",
+                "trace.tenant.mi.managedIdentityEndpoint", "http://127.0.0.1:1/metadata/identity/oauth2/token");
+        t.routeIds();
+        assertEquals("usgov", kamelet(t, "trace-poll-gov", "cloud"));
+        assertEquals(secretFile.toString(), kamelet(t, "trace-poll-gov", "clientSecretFile"));
+        Files.delete(secretFile);
+        assertEquals("global", kamelet(t, "trace-poll-mi", "cloud"));
+        assertEquals("managed-identity", kamelet(t, "trace-poll-mi", "auth"));
+        assertEquals("mi-client", kamelet(t, "trace-poll-mi", "managedIdentityClientId"));
+    }
+
     private static String kamelet(TraceTenants t, String route, String parameter) {
         return t.getCamelContext().getPropertiesComponent()
                 .resolveProperty("camel.kamelet.m365-message-trace-source." + route + "." + parameter).orElse(null);
