@@ -118,8 +118,13 @@ public record ClientCertificate(Path file, X509Certificate certificate, List<X50
 
     /** The certificate's SHA-1 thumbprint in hex, as the Entra admin center shows it. */
     public String thumbprint() {
+        return thumbprint("SHA-1");
+    }
+
+    /** The thumbprint of {@code digest} in hex: SHA-256 is the one MSAL4J sends (x5t#S256) and Entra's errors name. */
+    public String thumbprint(String digest) {
         try {
-            return HexFormat.of().withUpperCase().formatHex(MessageDigest.getInstance("SHA-1").digest(certificate.getEncoded()));
+            return HexFormat.of().withUpperCase().formatHex(MessageDigest.getInstance(digest).digest(certificate.getEncoded()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
@@ -139,9 +144,9 @@ public record ClientCertificate(Path file, X509Certificate certificate, List<X50
         return this;
     }
 
-    /** Names the file and thumbprint, never the key. */
+    /** Names the file and its thumbprints (the portal shows SHA-1, Entra's errors name SHA-256), never the key. */
     @Override
     public String toString() {
-        return file + " (thumbprint " + thumbprint() + ")";
+        return file + " (thumbprint " + thumbprint() + ", SHA-256 " + thumbprint("SHA-256") + ")";
     }
 }

@@ -108,10 +108,13 @@ class TraceAuthCertificateTest {
         TestCertificates.Pkcs12 other = TestCertificates.create(dir, "other", "changeit");
         TraceAuth auth = auth(other.pem(dir.resolve("other.pem")).toString(), "");
         TraceAuth.TokenRequestFailed e = assertThrows(TraceAuth.TokenRequestFailed.class, auth::header);
-        String thumbprint = new ClientCertificate(null, other.certificate(), List.of(), null).thumbprint();
+        ClientCertificate cert = new ClientCertificate(null, other.certificate(), List.of(), null);
         assertTrue(e.getMessage().startsWith("trace.clientCertificate: Entra ID refused the client assertion signed with the"
-                + " certificate " + dir.resolve("other.pem")), e.getMessage());
-        assertTrue(e.getMessage().contains("AADSTS700027") && e.getMessage().contains(thumbprint), e.getMessage());
+                + " certificate " + dir.resolve("other.pem") + " (thumbprint " + cert.thumbprint() + ", SHA-256 "
+                + cert.thumbprint("SHA-256") + ")"), e.getMessage());
+        // the thumbprint Entra reports is the one the product names
+        assertTrue(e.getMessage().contains("AADSTS700027") && e.getMessage().contains("used by client: '" + cert.thumbprint("SHA-256")),
+                e.getMessage());
         assertEquals(1, e.getMessage().lines().count());
     }
 
