@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.IntSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,6 +87,23 @@ class SignInIT {
             assertEquals(expected, Sinks.keys(Sinks.files(tmp.resolve("out"))).stream().sorted().toList(), jar.output());
             assertTrue(Files.exists(tmp.resolve("state/checkpoint")), "the checkpoint moved");
         });
+    }
+
+    interface Rotation {
+        void run() throws Exception;
+    }
+
+    /**
+     * Rotates a credential while records flow, and revokes the API's tokens: the forwarder must sign in again with the
+     * new credential (one more token) and records keep arriving.
+     */
+    private void keepsFlowingAcross(IntSupplier tokens, Rotation rotation) throws Exception {
+        int before = tokens.getAsInt();
+        rotation.run();
+        api.revokeTokens();
+        await().atMost(Duration.ofSeconds(30)).until(() -> tokens.getAsInt() > before);
+        int atRotation = Sinks.files(tmp.resolve("out")).size();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() > atRotation + 3);
     }
 
     private static long lines(String output, String text) {
@@ -173,26 +191,20 @@ class SignInIT {
     @Test
     void a_client_secret_file_rotated_while_running_keeps_records_flowing() throws Exception {
         api = Fixtures.simulator(3);
-        api.setClientId(APP);
-        api.setClientSecret("first-secret");
         Path secret = tmp.resolve("client-secret");
         Files.writeString(secret, "first-secret\n");
         Properties p = Fixtures.graphProperties(api, tmp);
         api.setClientSecret("first-secret");
         p.remove("trace.clientSecret");
-        p.put("trace.clientId", APP);
-        api.setClientId(APP);
         p.put("trace.clientSecretFile", secret.toString());
         try (ForwarderJar jar = ForwarderJar.start(tmp, "secret-file", p, Map.of())) {
             await().atMost(Duration.ofSeconds(60)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 10);
             assertEquals(1, api.tokenRequests());
             // the secret is rotated: the new one in the file, the old one refused and its tokens revoked
-            Files.writeString(secret, "second-secret\n");
-            api.setClientSecret("second-secret");
-            api.revokeTokens();
-            await().atMost(Duration.ofSeconds(30)).until(() -> api.tokenRequests() >= 2);
-            int atRotation = Sinks.files(tmp.resolve("out")).size();
-            await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() > atRotation + 5);
+            keepsFlowingAcross(api::tokenRequests, () -> {
+                Files.writeString(secret, "second-secret\n");
+                api.setClientSecret("second-secret");
+            });
             api.stopTraffic();
             Instant last = Instant.now();
             await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(tmp.resolve("state/checkpoint"))
@@ -269,12 +281,10 @@ class SignInIT {
         try (ForwarderJar jar = ForwarderJar.start(tmp, "workload-identity", p, trust, environment)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> Sinks.files(tmp.resolve("out")).size() >= 5);
             // Kubernetes rotates the service account token; the old one is refused from now on
-            Files.writeString(token, "service-account-token-2");
-            entra.federatedToken("service-account-token-2");
-            api.revokeTokens();
-            await().atMost(Duration.ofSeconds(30)).until(() -> entra.issued() >= 2);
-            int atRotation = Sinks.files(tmp.resolve("out")).size();
-            await().atMost(Duration.ofSeconds(30)).until(() -> Sinks.files(tmp.resolve("out")).size() > atRotation + 3);
+            keepsFlowingAcross(entra::issued, () -> {
+                Files.writeString(token, "service-account-token-2");
+                entra.federatedToken("service-account-token-2");
+            });
             assertEquals(List.of(), entra.refusals(), jar.output());
         }
     }

@@ -3,7 +3,6 @@ package org.m365trace.it.entra;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -14,7 +13,6 @@ import java.security.spec.PSSParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +22,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 import javax.net.ssl.SSLContext;
+
+import org.m365trace.it.siem.Loopback;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -143,7 +143,7 @@ public final class FakeEntra implements AutoCloseable {
     private void token(HttpExchange ex) throws IOException {
         try (ex) {
             requests.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath());
-            Map<String, String> form = form(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            Map<String, String> form = Loopback.form(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             String refused;
             if (!"POST".equals(ex.getRequestMethod()) || !"client_credentials".equals(form.get("grant_type"))) {
                 refused = "AADSTS70003: unsupported grant type " + form.get("grant_type");
@@ -160,19 +160,14 @@ public final class FakeEntra implements AutoCloseable {
             } else {
                 refused = "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required";
             }
-            if (refused != null) {
-                refusals.add(refused);
-                reply(ex, 401, MAPPER.createObjectNode().put("error", "invalid_client").put("error_description", refused).toString());
-                return;
-            }
-            issueToken(ex);
+            answer(ex, refused, 401, "invalid_client");
         }
     }
 
     private void metadata(HttpExchange ex) throws IOException {
         try (ex) {
             requests.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath());
-            Map<String, String> query = form(ex.getRequestURI().getRawQuery());
+            Map<String, String> query = Loopback.form(ex.getRequestURI().getRawQuery());
             String asked = query.getOrDefault("client_id", "");
             String identity = managedIdentity;
             String refused;
@@ -185,19 +180,20 @@ public final class FakeEntra implements AutoCloseable {
             } else {
                 refused = null;
             }
-            if (refused != null) {
-                refusals.add(refused);
-                reply(ex, 400, MAPPER.createObjectNode().put("error", "invalid_request").put("error_description", refused).toString());
-                return;
-            }
-            issueToken(ex);
+            answer(ex, refused, 400, "invalid_request");
         }
     }
 
-    private void issueToken(HttpExchange ex) throws IOException {
+    /** A token, or, when {@code refused} says why not, the error reply (Entra's: 401 for a client, IMDS's: 400). */
+    private void answer(HttpExchange ex, String refused, int status, String error) throws IOException {
+        if (refused != null) {
+            refusals.add(refused);
+            Loopback.reply(ex, status, MAPPER.createObjectNode().put("error", error).put("error_description", refused));
+            return;
+        }
         requests.add("issued");
-        reply(ex, 200, MAPPER.createObjectNode().put("token_type", "Bearer").put("expires_in", lifetime.toSeconds())
-                .put("access_token", issue.get()).toString());
+        Loopback.reply(ex, 200, MAPPER.createObjectNode().put("token_type", "Bearer").put("expires_in", lifetime.toSeconds())
+                .put("access_token", issue.get()));
     }
 
     /** Why a client assertion is refused, or null when it is good. */
@@ -287,26 +283,6 @@ public final class FakeEntra implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return base64url;
         }
-    }
-
-    private static Map<String, String> form(String body) {
-        Map<String, String> form = new HashMap<>();
-        if (body == null || body.isEmpty()) {
-            return form;
-        }
-        for (String pair : body.split("&")) {
-            int eq = pair.indexOf('=');
-            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-            form.put(k, eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-        }
-        return form;
-    }
-
-    private static void reply(HttpExchange ex, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, bytes.length);
-        ex.getResponseBody().write(bytes);
     }
 
     @Override
