@@ -150,10 +150,11 @@ public class TraceAuth {
         } catch (ExecutionException | MalformedURLException | RuntimeException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             String why = firstLine(cause.getMessage());
-            if (why.contains("AADSTS700027") || why.contains("AADSTS700024") || why.contains("AADSTS7000274")) {
+            if (why.contains("AADSTS700027") || why.contains("AADSTS700024")) {
+                String check = why.contains("AADSTS700027") ? "is it uploaded to app registration " + clientId.strip()
+                        + ", and is the key its own?" : "is this host's clock right?";
                 throw new TokenRequestFailed(ClientCertificate.SETTING + ": Entra ID refused the client assertion signed with the"
-                        + " certificate " + cert + " (is it uploaded to app registration " + clientId.strip() + "?): "
-                        + why, null);
+                        + " certificate " + cert + " (" + check + "): " + why, null);
             }
             if (cause instanceof MsalServiceException) {
                 throw new TokenRequestFailed("token request to " + url + " with the certificate " + cert + " failed: " + why, null);
