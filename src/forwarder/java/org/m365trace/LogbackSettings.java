@@ -47,6 +47,8 @@ public final class LogbackSettings extends ContextAwareBase implements Configura
         context.getLogger("io.micrometer.core.instrument.MeterRegistry").setLevel(Level.ERROR);
         // the HTTP client's retry chatter
         context.getLogger("org.apache.hc.client5").setLevel(Level.WARN);
+        // a failed sign-in is logged once per episode by the forwarder, naming the setting; MSAL4J's own line repeats it
+        context.getLogger("com.microsoft.aad.msal4j").setLevel(Level.OFF);
 
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);

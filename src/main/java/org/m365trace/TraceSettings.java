@@ -8,7 +8,9 @@ import java.util.Set;
 import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
+import org.m365trace.source.ClientCertificate;
 import org.m365trace.source.TraceAuth;
+import org.m365trace.source.TraceCloud;
 import org.m365trace.source.TraceRecords;
 
 /**
@@ -25,6 +27,13 @@ public class TraceSettings {
     private String tenantId;
     private String clientId;
     private String clientSecret;
+    private String clientSecretFile;
+    private String passwordFile;
+    private String clientCertificate;
+    private String clientCertificatePassword;
+    private String clientCertificatePasswordFile;
+    private String cloud;
+    private String managedIdentityEndpoint;
     private String tokenUrl;
     private String pollInterval;
     private String pageSize;
@@ -76,20 +85,39 @@ public class TraceSettings {
 
     private void validateSource() {
         oneOf("trace.api", api, "graph", "reporting");
-        oneOf("trace.auth", auth, "oauth2", "basic");
+        oneOf("trace.auth", auth, "oauth2", "basic", TraceAuth.MANAGED_IDENTITY);
+        TraceCloud.of(cloud);
         if ("graph".equals(api) && "basic".equals(auth)) {
             throw new SettingException("trace.auth: Microsoft Graph needs oauth2 (an Entra ID app registration); basic is for trace.api=reporting only");
         }
         if ("basic".equals(auth)) {
             SettingException.require("trace.username", username, "the account of the Reporting Web Service (basic auth)");
-            SettingException.require("trace.password", password, "the password of trace.username (basic auth)");
+            secret("trace.password", password, passwordFile, "the password of trace.username (basic auth)");
+        } else if (TraceAuth.MANAGED_IDENTITY.equals(auth)) {
+            if (!blank(managedIdentityEndpoint)) {
+                url("trace.managedIdentityEndpoint", managedIdentityEndpoint);
+            }
         } else {
             SettingException.require("trace.clientId", clientId, "the application (client) id of the Entra ID app registration");
-            SettingException.require("trace.clientSecret", clientSecret, "a client secret of the Entra ID app registration");
             if (blank(tenantId) && (blank(tokenUrl) || tokenUrl.contains("//oauth2") || tokenUrl.contains("/" + "/oauth2"))) {
                 SettingException.require("trace.tenantId", tenantId, "the directory (tenant) id or domain of the tenant");
             }
-            url("trace.tokenUrl", blank(tokenUrl) ? TraceAuth.defaultTokenUrl(tenantId) : tokenUrl);
+            String endpoint = blank(tokenUrl) ? TraceCloud.of(cloud).tokenUrl(tenantId) : tokenUrl;
+            url("trace.tokenUrl", endpoint);
+            if (blank(clientCertificate)) {
+                secret("trace.clientSecret", clientSecret, clientSecretFile, "a client secret of the Entra ID app registration"
+                        + " (or trace.clientCertificate: a certificate uploaded to it)");
+            } else {
+                if (!blank(clientSecret) || !blank(clientSecretFile)) {
+                    throw new SettingException("trace.clientCertificate: set either it or trace.clientSecret, not both");
+                }
+                if (!endpoint.strip().startsWith("https://")) {
+                    throw new SettingException("trace.tokenUrl", "an https:// URL (sign-in with trace.clientCertificate needs https)", endpoint);
+                }
+                // a wrong file, a wrong password or an expired certificate stops the start, before any request
+                ClientCertificate.load(clientCertificate, Secret.of("trace.clientCertificatePassword", clientCertificatePassword,
+                        clientCertificatePasswordFile).value()).validAt(Instant.now());
+            }
         }
         Durations.parse("trace.pollInterval", pollInterval);
         atLeast("trace.dedupe.cacheSize", dedupeCacheSize, 1000);
@@ -217,6 +245,16 @@ public class TraceSettings {
                 .map(String::trim).filter(s -> !s.isEmpty()).map(TraceRecords::status).collect(Collectors.toSet());
     }
 
+    /** A secret given as its value or as {@code <key>File}: one of them, and the file readable and not empty. */
+    private static void secret(String property, String value, String file, String expected) {
+        if (!blank(file)) {
+            Secret.of(property, value, file).check(expected);
+        } else if (blank(value)) {
+            throw new SettingException(property + ": expected " + expected + ", or " + property + "File naming a file that holds it;"
+                    + " got nothing");
+        }
+    }
+
     private static boolean blank(String v) {
         return v == null || v.isBlank();
     }
@@ -277,8 +315,8 @@ public class TraceSettings {
         this.username = username;
     }
 
-    public void setPassword(String password) {
-        this.password = password;
+    public void setPassword(Object password) {
+        this.password = Secret.text(password);
     }
 
     public void setTenantId(String tenantId) {
@@ -289,8 +327,36 @@ public class TraceSettings {
         this.clientId = clientId;
     }
 
-    public void setClientSecret(String clientSecret) {
-        this.clientSecret = clientSecret;
+    public void setClientSecret(Object clientSecret) {
+        this.clientSecret = Secret.text(clientSecret);
+    }
+
+    public void setClientSecretFile(String clientSecretFile) {
+        this.clientSecretFile = clientSecretFile;
+    }
+
+    public void setPasswordFile(String passwordFile) {
+        this.passwordFile = passwordFile;
+    }
+
+    public void setClientCertificate(String clientCertificate) {
+        this.clientCertificate = clientCertificate;
+    }
+
+    public void setClientCertificatePassword(Object clientCertificatePassword) {
+        this.clientCertificatePassword = Secret.text(clientCertificatePassword);
+    }
+
+    public void setClientCertificatePasswordFile(String clientCertificatePasswordFile) {
+        this.clientCertificatePasswordFile = clientCertificatePasswordFile;
+    }
+
+    public void setCloud(String cloud) {
+        this.cloud = cloud;
+    }
+
+    public void setManagedIdentityEndpoint(String managedIdentityEndpoint) {
+        this.managedIdentityEndpoint = managedIdentityEndpoint;
     }
 
     public void setTokenUrl(String tokenUrl) {

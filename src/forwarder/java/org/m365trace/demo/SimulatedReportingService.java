@@ -100,7 +100,7 @@ public class SimulatedReportingService {
     private final AtomicInteger detailsRequests = new AtomicInteger();
     private final Set<String> detailsForgotten = ConcurrentHashMap.newKeySet();
     private String clientId = "demo-client";
-    private String clientSecret = "demo-secret";
+    private volatile String clientSecret = "demo-secret";
     private Duration tokenLifetime = Duration.ofHours(1);
     private final Map<String, Instant> tokens = new ConcurrentHashMap<>();
     private final AtomicInteger tokenRequests = new AtomicInteger();
@@ -628,6 +628,22 @@ public class SimulatedReportingService {
         ex.getResponseHeaders().add("Content-Type", "application/json");
         reply(ex, 200, "{\"token_type\":\"Bearer\",\"expires_in\":" + tokenLifetime.toSeconds() + ",\"ext_expires_in\":"
                 + tokenLifetime.toSeconds() + ",\"access_token\":\"" + token + "\"}");
+    }
+
+    /**
+     * A token issued by another token endpoint (a fake Entra ID that checks certificates, in tests): valid here for the
+     * token lifetime, as one of this simulator's own.
+     */
+    public String issueToken() {
+        tokenRequests.incrementAndGet();
+        String token = "tok-" + UUID.randomUUID();
+        tokens.put(token, clock.instant().plus(tokenLifetime));
+        return token;
+    }
+
+    /** The lifetime of the tokens issued. */
+    public Duration tokenLifetime() {
+        return tokenLifetime;
     }
 
     /** Token requests received so far. */

@@ -5,11 +5,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.UUID;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.m365trace.Durations;
+import org.m365trace.Secret;
 import org.m365trace.SettingException;
 import org.m365trace.source.TraceAuth;
 
@@ -30,7 +35,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * Retry-After); another 4xx sends it to the dead letters with the endpoint's words, so the records after it are not held
  * up. Azure Monitor's 401 and 403 keep the batch instead (a token or a role assignment that is not there yet).
  */
-public class HttpPreset {
+public class HttpPreset implements CamelContextAware {
 
     public static final String GENERIC = "generic";
     public static final String ELASTIC_BULK = "elastic-bulk";
@@ -66,6 +71,9 @@ public class HttpPreset {
     private String clientId = "";
     private String clientSecret = "";
     private String tokenUrl = "";
+    /** The files of the secrets ({@code <key>File}), by the secret's setting. */
+    private final Map<String, String> secretFiles = new HashMap<>();
+    private final Map<String, Secret> secrets = new HashMap<>();
     private String connectTimeout = "10s";
     private String readTimeout = "60s";
     private String host = Rfc5424.localHostname();
@@ -74,6 +82,7 @@ public class HttpPreset {
     /** Splunk's request channel of this process: acks are asked for on the channel the events were sent on. */
     private final String channel = UUID.randomUUID().toString();
     private TraceAuth azureAuth;
+    private CamelContext camelContext;
 
     /** Checks the preset's settings when the HTTP sink is enabled: a missing one stops the start with one line. */
     public void validate() {
@@ -81,16 +90,16 @@ public class HttpPreset {
             return;
         }
         switch (preset) {
-            case GENERIC -> { }
+            case GENERIC -> secret("trace.http.authorization", authorization).check("the value of the Authorization header");
             case ELASTIC_BULK -> SettingException.require("trace.elastic.index", elasticIndex, "the index or data stream to write to");
-            case SPLUNK_HEC -> SettingException.require("trace.splunk.token", splunkToken, "the HEC token (a GUID) of the Splunk HTTP Event Collector");
+            case SPLUNK_HEC -> require(secret("trace.splunk.token", splunkToken), "the HEC token (a GUID) of the Splunk HTTP Event Collector");
             case AZURE_MONITOR -> {
                 SettingException.require("trace.azure.endpoint", azureEndpoint, "the logs ingestion URL of the data collection endpoint"
                         + " (https://<name>.<region>.ingest.monitor.azure.com)");
                 SettingException.require("trace.azure.dcrId", azureDcrId, "the immutable id of the data collection rule (dcr-...)");
                 SettingException.require("trace.azure.stream", azureStream, "the stream of the data collection rule (Custom-...)");
                 SettingException.require("trace.azure.clientId", pick(azureClientId, clientId), "the Entra ID app's client id (or trace.clientId)");
-                SettingException.require("trace.azure.clientSecret", pick(azureClientSecret, clientSecret), "the Entra ID app's secret (or trace.clientSecret)");
+                require(azureClientSecret(), "the Entra ID app's secret (or trace.clientSecret)");
                 if (azureTokenUrl.isBlank() && pick(azureTenantId, tenantId).isBlank() && tokenUrl.isBlank()) {
                     throw new SettingException("trace.azure.tenantId", "the Entra ID tenant of the app (or trace.tenantId, or trace.azure.tokenUrl)", "");
                 }
@@ -120,9 +129,9 @@ public class HttpPreset {
     /** The Authorization header: Splunk's token, Azure Monitor's bearer token, else {@code trace.http.authorization} (empty: none). */
     public String authorization() throws IOException, InterruptedException {
         return switch (preset) {
-            case SPLUNK_HEC -> "Splunk " + splunkToken.strip();
+            case SPLUNK_HEC -> "Splunk " + secret("trace.splunk.token", splunkToken).value().strip();
             case AZURE_MONITOR -> azureAuth().header();
-            default -> authorization;
+            default -> secret("trace.http.authorization", authorization).value();
         };
     }
 
@@ -260,7 +269,12 @@ public class HttpPreset {
             auth.setAuth("oauth2");
             auth.setTenantId(pick(azureTenantId, tenantId));
             auth.setClientId(pick(azureClientId, clientId));
-            auth.setClientSecret(pick(azureClientSecret, clientSecret));
+            Secret secret = azureClientSecret();
+            if (secret.fromFile()) {
+                auth.setClientSecretFile(secret.file());
+            } else {
+                auth.setClientSecret(secret.value());
+            }
             auth.setTokenUrl(!azureTokenUrl.isBlank() ? azureTokenUrl
                     : !azureTenantId.isBlank() ? TraceAuth.defaultTokenUrl(azureTenantId) : tokenUrl);
             auth.setScope(AZURE_SCOPE);
@@ -269,6 +283,31 @@ public class HttpPreset {
             azureAuth = auth;
         }
         return azureAuth;
+    }
+
+    /**
+     * A secret of the HTTP sink: the file of {@code <property>File}, read again when it changes, else its value. In a
+     * Camel context the value is read here, as given (Camel's property binding would parse it for placeholders); the
+     * value set is for use without one.
+     */
+    private synchronized Secret secret(String property, String value) {
+        return secrets.computeIfAbsent(property, p -> Secret.of(p, camelContext == null ? value : Secret.given(camelContext, p),
+                secretFiles.get(p)));
+    }
+
+    /** Azure Monitor's client secret: trace.azure.clientSecret(File), else the source's trace.clientSecret(File). */
+    private Secret azureClientSecret() {
+        Secret own = secret("trace.azure.clientSecret", azureClientSecret);
+        return own.isSet() ? own : secret("trace.clientSecret", clientSecret);
+    }
+
+    private static void require(Secret secret, String expected) {
+        if (!secret.isSet()) {
+            String property = secret.setting();
+            throw new SettingException(property + ": expected " + expected + ", or " + property + "File naming a file that holds it;"
+                    + " got nothing");
+        }
+        secret.check(expected);
     }
 
     /** The endpoint, as the setting that names it. */
@@ -399,6 +438,37 @@ public class HttpPreset {
 
     public void setTokenUrl(String tokenUrl) {
         this.tokenUrl = text(tokenUrl).strip();
+    }
+
+    public void setAuthorizationFile(String file) {
+        secretFile("trace.http.authorization", file);
+    }
+
+    public void setSplunkTokenFile(String file) {
+        secretFile("trace.splunk.token", file);
+    }
+
+    public void setAzureClientSecretFile(String file) {
+        secretFile("trace.azure.clientSecret", file);
+    }
+
+    public void setClientSecretFile(String file) {
+        secretFile("trace.clientSecret", file);
+    }
+
+    private synchronized void secretFile(String property, String file) {
+        secretFiles.put(property, text(file).strip());
+        secrets.remove(property);
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setConnectTimeout(String connectTimeout) {

@@ -22,7 +22,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocketFactory;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.m365trace.Durations;
+import org.m365trace.Secret;
 import org.m365trace.SettingException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * when the connection is found closed first, the unconfirmed messages go back into the {@link #setSpool spool} and
  * are sent again. A receiver that goes away thus gets at most what was written in its last second twice, never less.
  */
-public class SyslogSender implements AutoCloseable {
+public class SyslogSender implements AutoCloseable, CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(SyslogSender.class);
 
@@ -57,6 +60,8 @@ public class SyslogSender implements AutoCloseable {
     private Duration writeTimeout = Duration.ofSeconds(60);
     private String trustStore;
     private String trustStorePassword;
+    private String trustStorePasswordFile;
+    private CamelContext camelContext;
 
     /** Checks, after a write, that its connection is still open (apart from DEADLINES, which must never wait for a lock). */
     private static final ScheduledExecutorService CONFIRMS = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -217,7 +222,10 @@ public class SyslogSender implements AutoCloseable {
         }
         try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(trustStore))) {
             java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-            ks.load(in, trustStorePassword == null || trustStorePassword.isEmpty() ? null : trustStorePassword.toCharArray());
+            // as given (in a Camel context read here: bound, Camel would parse it for placeholders), or from its file
+            String password = Secret.of("trace.syslog.trustStorePassword", camelContext == null ? trustStorePassword
+                    : Secret.given(camelContext, "trace.syslog.trustStorePassword"), trustStorePasswordFile).value();
+            ks.load(in, password == null || password.isEmpty() ? null : password.toCharArray());
             javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ks);
             javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
@@ -309,6 +317,20 @@ public class SyslogSender implements AutoCloseable {
 
     public void setTrustStorePassword(String trustStorePassword) {
         this.trustStorePassword = trustStorePassword;
+    }
+
+    public void setTrustStorePasswordFile(String trustStorePasswordFile) {
+        this.trustStorePasswordFile = trustStorePasswordFile;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setWriteTimeout(String writeTimeout) {

@@ -25,6 +25,7 @@ public class TraceSource {
     private String api = TraceRecords.GRAPH;
     private String reportingBaseUrl;
     private String graphBaseUrl;
+    private TraceCloud cloud = TraceCloud.GLOBAL;
     private int pageSize = 1000;
     private String tenant;
     private TraceDirection direction = TraceDirection.off();
@@ -36,16 +37,16 @@ public class TraceSource {
         String end = SECONDS.format(window.end().truncatedTo(ChronoUnit.SECONDS));
         if (TraceRecords.REPORTING.equals(api)) {
             String filter = "StartDate eq datetime'" + start + "' and EndDate eq datetime'" + end + "'";
-            return strip(reportingBaseUrl) + "/MessageTrace?$format=json&$filter=" + encode(filter) + "&$top=" + pageSize;
+            return strip(reportingBaseUrl()) + "/MessageTrace?$format=json&$filter=" + encode(filter) + "&$top=" + pageSize;
         }
         String filter = "receivedDateTime ge " + start + " and receivedDateTime le " + end;
-        return strip(graphBaseUrl) + "/admin/exchange/tracing/messageTraces?$filter=" + encode(filter) + "&$top=" + pageSize;
+        return strip(graphBaseUrl()) + "/admin/exchange/tracing/messageTraces?$filter=" + encode(filter) + "&$top=" + pageSize;
     }
 
     /** Graph {@code getDetailsByRecipient} of one record; a quote in the address is doubled, as OData wants. */
     public String detailsUrl(Map<String, Object> record) {
         String recipient = String.valueOf(record.get("recipientAddress")).replace("'", "''");
-        return strip(graphBaseUrl) + "/admin/exchange/tracing/messageTraces/" + URLEncoder.encode(String.valueOf(record.get("messageTraceId")),
+        return strip(graphBaseUrl()) + "/admin/exchange/tracing/messageTraces/" + URLEncoder.encode(String.valueOf(record.get("messageTraceId")),
                 StandardCharsets.UTF_8) + "/getDetailsByRecipient(recipientAddress='" + URLEncoder.encode(recipient, StandardCharsets.UTF_8)
                 .replace("%27", "'").replace("%40", "@").replace("+", "%20") + "')";
     }
@@ -91,6 +92,20 @@ public class TraceSource {
 
     private static String encode(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%27", "'");
+    }
+
+    /** {@code trace.reporting.baseUrl}, else the cloud's. */
+    String reportingBaseUrl() {
+        return reportingBaseUrl == null || reportingBaseUrl.isBlank() ? cloud.reportingBaseUrl() : reportingBaseUrl.strip();
+    }
+
+    /** {@code trace.graph.baseUrl}, else the cloud's. */
+    String graphBaseUrl() {
+        return graphBaseUrl == null || graphBaseUrl.isBlank() ? cloud.graphBaseUrl() : graphBaseUrl.strip();
+    }
+
+    public void setCloud(String cloud) {
+        this.cloud = TraceCloud.of(cloud);
     }
 
     private static String strip(String url) {

@@ -15,6 +15,7 @@ import org.apache.camel.CamelContextAware;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.spi.RouteTemplateParameterSource;
 import org.apache.camel.support.PropertyBindingSupport;
+import org.m365trace.Secret;
 import org.m365trace.SettingException;
 import org.m365trace.TraceSettings;
 
@@ -31,11 +32,15 @@ import org.m365trace.TraceSettings;
 public class TraceTenants implements RouteTemplateParameterSource, CamelContextAware {
 
     /** The Kamelet's parameters, as {@code trace.*} keys: the parameter is the key without dots, in camelCase. */
-    static final List<String> SOURCE_KEYS = List.of("api", "auth", "tenantId", "clientId", "clientSecret", "tokenUrl", "scope",
-            "username", "password", "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
+    static final List<String> SOURCE_KEYS = List.of("api", "auth", "cloud", "tenantId", "clientId", "clientSecret",
+            "clientSecretFile", "clientCertificate", "clientCertificatePassword", "clientCertificatePasswordFile",
+            "managedIdentityClientId", "managedIdentityEndpoint", "tokenUrl", "scope", "username", "password", "passwordFile",
+            "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
             "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains");
+    /** The secret keys: their values are taken as given, never parsed for placeholders (a password may hold "{{"). */
+    static final Set<String> SECRET_KEYS = Set.of("clientSecret", "password", "clientCertificatePassword");
     /** The sinks whose schema may be raw: their sources keep each row as served (Kamelet parameter rawRows). */
     static final List<String> SINKS = List.of("file", "syslog", "http");
 
@@ -104,6 +109,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
                 values.put(parameter(key), setting(pc, tenant, key, 0));
             }
             values.put("tenant", tenant);
+            secrets(pollRouteId, tenant, values);
             values.put("rawRows", String.valueOf(rawRows(pc)));
             check(tenant, values);
             String other = identities.put(identity(values), tenant);
@@ -120,6 +126,23 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             plan.put("trace-source" + suffix, parameters);
         }
         return plan;
+    }
+
+    /**
+     * Binds each secret given as a value in the registry and hands the Kamelet a reference to it ({@code #bean:<name>}):
+     * Camel's property binding parses every string it binds for placeholders, so a password with "{{" in it would be
+     * resolved again, and fail naming it.
+     */
+    private void secrets(String pollRouteId, String tenant, Map<String, String> values) {
+        for (String key : SECRET_KEYS) {
+            String value = values.get(key);
+            if (value != null && !value.isEmpty()) {
+                String name = "trace-secret-" + pollRouteId + "-" + key;
+                camelContext.getRegistry().bind(name, Secret.of(tenant.isEmpty() ? "trace." + key : "trace.tenant." + tenant + "." + key,
+                        value, null));
+                values.put(key, "#bean:" + name);
+            }
+        }
     }
 
     /** Whether a sink's schema is raw ({@code trace.<sink>.schema}): then the records carry their rows as served. */
@@ -140,7 +163,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
     /** Who a source reads as: two tenants alike here would read each other's trace. */
     private static String identity(Map<String, String> v) {
         boolean graph = "graph".equals(v.get("api"));
-        return String.join("|", v.get("api"), graph ? v.get("graphBaseUrl") : v.get("reportingBaseUrl"), v.get("auth"),
+        return String.join("|", v.get("api"), v.get("cloud"), graph ? v.get("graphBaseUrl") : v.get("reportingBaseUrl"), v.get("auth"),
                 "basic".equals(v.get("auth")) ? v.get("username") : v.get("tenantId") + "|" + v.get("tokenUrl") + "|" + v.get("clientId"));
     }
 
@@ -186,11 +209,12 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
      */
     private String setting(PropertiesComponent pc, String tenant, String key, int depth) {
         String shared = "trace." + key;
+        String asGiven = SECRET_KEYS.contains(key) ? "?nested=false" : "";
         if (tenant.isEmpty()) {
-            return pc.resolveProperty(shared).orElse("");
+            return pc.resolveProperty(shared + asGiven).orElse("");
         }
         for (String own : List.of("trace.tenant." + tenant + "." + key, "trace.tenant." + tenant + "." + parameter(key))) {
-            Optional<String> value = pc.resolveProperty(own);
+            Optional<String> value = pc.resolveProperty(own + asGiven);
             if (value.isPresent()) {
                 return value.get();
             }
@@ -198,9 +222,9 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
                 throw new SettingException(own + ": a placeholder in its value cannot be resolved");
             }
         }
-        String value = pc.resolveProperty(shared).orElse("");
+        String value = pc.resolveProperty(shared + asGiven).orElse("");
         String raw = pc.loadProperties(shared::equals).getProperty(shared);
-        if (raw != null && depth < 3 && raw.contains("{{trace.") && value.equals(resolve(pc, shared, raw))) {
+        if (raw != null && asGiven.isEmpty() && depth < 3 && raw.contains("{{trace.") && value.equals(resolve(pc, shared, raw))) {
             // the shared value comes from a properties file and refers to other settings: the tenant's, not the shared
             for (String other : SOURCE_KEYS) {
                 if (raw.contains("{{trace." + other + "}}")) {

@@ -49,6 +49,11 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.enabled=true,trace.http.url=http://127.0.0.1:9/x,trace.http.preset=splunk-hec | trace.splunk.token: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.http.enabled=true,trace.http.preset=azure-monitor | trace.azure.endpoint: expected",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.localDomains=contoso com | trace.localDomains: expected",
+        "trace.api=graph,trace.clientId=c,trace.tenantId=t,trace.cloud=mars | trace.cloud: expected one of global, usgov, usgovdod, china, got 'mars'",
+        "trace.api=graph,trace.clientId=c,trace.tenantId=t,trace.clientCertificate=app.pem | trace.clientCertificate: set either it or trace.clientSecret, not both",
+        "trace.api=graph,trace.clientId=c,trace.tenantId=t,trace.clientSecretFile=/no/such/file | trace.clientSecretFile: cannot read the file /no/such/file",
+        "trace.api=graph,trace.auth=managed-identity,trace.managedIdentityEndpoint=ftp://imds | trace.managedIdentityEndpoint: expected an http:// or https:// URL",
+        "trace.api=graph,trace.auth=kerberos | trace.auth: expected oauth2 or basic or managed-identity, got 'kerberos'",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();

@@ -25,14 +25,21 @@ final class ForwarderJar implements AutoCloseable {
 
     /** Starts the jar with {@code settings} (plus {@code extra}), in {@code dir}, its output to {@code dir/<name>.log}. */
     static ForwarderJar start(Path dir, String name, Properties settings, Map<String, String> extra) throws IOException {
+        return start(dir, name, settings, extra, Map.of());
+    }
+
+    /** As {@link #start(Path, String, Properties, Map)}, with {@code environment} added to the process's environment. */
+    static ForwarderJar start(Path dir, String name, Properties settings, Map<String, String> extra, Map<String, String> environment)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
         cmd.add("-Dcamel.management.port=0");     // a free port: tests may run two forwarders at once
         settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         Path log = dir.resolve(name + ".log");
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(environment);
+        Process p = builder.start();
         return new ForwarderJar(p, log);
     }
 

@@ -188,15 +188,18 @@ class SyslogSenderTest {
     }
 
     @Test
-    void tls_with_the_configured_trust_store() throws Exception {
+    void tls_with_the_configured_trust_store_and_its_password_file() throws Exception {
         Path keys = tmp.resolve("receiver.p12");
         Path trust = tmp.resolve("trust.p12");
         keytool("-genkeypair", "-alias", "syslog", "-keyalg", "EC", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1",
                 "-validity", "2", "-storetype", "PKCS12", "-keystore", keys.toString(), "-storepass", "changeit");
         keytool("-exportcert", "-alias", "syslog", "-keystore", keys.toString(), "-storepass", "changeit", "-rfc",
                 "-file", tmp.resolve("receiver.pem").toString());
+        // its password from a file (trace.syslog.trustStorePasswordFile), as given: "{{" and "${" are no placeholders
+        String password = "t{{x}}s${y}p";
+        Path passwordFile = Files.writeString(tmp.resolve("trust-password"), password + "\n");
         keytool("-importcert", "-noprompt", "-alias", "syslog", "-file", tmp.resolve("receiver.pem").toString(),
-                "-storetype", "PKCS12", "-keystore", trust.toString(), "-storepass", "changeit");
+                "-storetype", "PKCS12", "-keystore", trust.toString(), "-storepass", password);
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(keys)) {
             ks.load(in, "changeit".toCharArray());
@@ -208,7 +211,7 @@ class SyslogSenderTest {
         SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 5, InetAddress.getLoopbackAddress());
         try (Receiver r = new Receiver(server, 100); SyslogSender s = sender("tls", server.getLocalPort())) {
             s.setTrustStore(trust.toString());
-            s.setTrustStorePassword("changeit");
+            s.setTrustStorePasswordFile(passwordFile.toString());
             s.sendLines("<134>1 - h app - - - {\"tls\":true}\n");
             await().atMost(Duration.ofSeconds(10)).until(() -> r.frames.size() == 1);
             assertEquals("<134>1 - h app - - - {\"tls\":true}", r.frames.get(0));

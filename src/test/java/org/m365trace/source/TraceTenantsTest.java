@@ -17,6 +17,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
+import org.m365trace.Secret;
 import org.m365trace.SettingException;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
@@ -85,6 +86,43 @@ class TraceTenantsTest {
         return t;
     }
 
+    /** A secret parameter: a reference to the value in the registry, never the value (Camel would parse it). */
+    private static String secret(TraceTenants t, String route, String parameter) {
+        String ref = kamelet(t, route, parameter);
+        assertTrue(ref.startsWith("#bean:"), ref);
+        return ((Secret) t.getCamelContext().getRegistry().lookupByName(ref.substring("#bean:".length()))).value();
+    }
+
+    @Test
+    void secrets_are_taken_as_given_never_parsed_for_placeholders() throws Exception {
+        String password = "p{{x}}w${y}d";
+        TraceTenants t = tenants("trace.tenants", "a,b", "trace.api", "reporting", "trace.auth", "basic", "trace.username", "u",
+                "trace.tenant.a.reporting.baseUrl", "https://a.example", "trace.tenant.a.password", password,
+                "trace.password", password, "trace.tenant.b.reporting.baseUrl", "https://b.example",
+                "trace.tenant.b.clientCertificatePassword", "{{nope");
+        assertEquals(Set.of("trace-source-a", "trace-source-b"), t.routeIds());
+        assertEquals(password, secret(t, "trace-poll-a", "password"));
+        assertEquals(password, secret(t, "trace-poll-b", "password"));
+        assertEquals("{{nope", secret(t, "trace-poll-b", "clientCertificatePassword"));
+    }
+
+    @Test
+    void the_sign_in_keys_are_per_tenant_too() throws Exception {
+        Path secretFile = Files.writeString(Files.createTempFile("gov", ".secret"), "gov-secret");
+        TraceTenants t = tenants("trace.tenants", "gov,mi", "trace.clientId", "app", "trace.clientSecret", "s",
+                "trace.tenant.gov.tenantId", "gov.example", "trace.tenant.gov.cloud", "usgov",
+                "trace.tenant.gov.clientSecretFile", secretFile.toString(),
+                "trace.tenant.mi.auth", "managed-identity", "trace.tenant.mi.managedIdentityClientId", "mi-client",
+                "trace.tenant.mi.managedIdentityEndpoint", "http://127.0.0.1:1/metadata/identity/oauth2/token");
+        t.routeIds();
+        assertEquals("usgov", kamelet(t, "trace-poll-gov", "cloud"));
+        assertEquals(secretFile.toString(), kamelet(t, "trace-poll-gov", "clientSecretFile"));
+        Files.delete(secretFile);
+        assertEquals("global", kamelet(t, "trace-poll-mi", "cloud"));
+        assertEquals("managed-identity", kamelet(t, "trace-poll-mi", "auth"));
+        assertEquals("mi-client", kamelet(t, "trace-poll-mi", "managedIdentityClientId"));
+    }
+
     private static String kamelet(TraceTenants t, String route, String parameter) {
         return t.getCamelContext().getPropertiesComponent()
                 .resolveProperty("camel.kamelet.m365-message-trace-source." + route + "." + parameter).orElse(null);
@@ -100,12 +138,12 @@ class TraceTenantsTest {
                 "trace.tenant.b.pollInterval", "1m");
         assertEquals(Set.of("trace-source-a", "trace-source-b"), t.routeIds());
         assertEquals("trace-poll-b", t.parameters("trace-source-b").get("pollRouteId"));
-        assertEquals("a-secret", kamelet(t, "trace-poll-a", "clientSecret"));
-        assertEquals("shared-secret", kamelet(t, "trace-poll-b", "clientSecret"));
+        assertEquals("a-secret", secret(t, "trace-poll-a", "clientSecret"));
+        assertEquals("shared-secret", secret(t, "trace-poll-b", "clientSecret"));
         // a shared value that names another setting takes the tenant's value of it
         assertEquals("https://login.example.us/b.onmicrosoft.com/oauth2/v2.0/token", kamelet(t, "trace-poll-b", "tokenUrl"));
         assertEquals("https://graph.example/v1.0", kamelet(t, "trace-poll-b", "graphBaseUrl"));
-        assertEquals("https://graph.microsoft.com/v1.0", kamelet(t, "trace-poll-a", "graphBaseUrl"));
+        assertEquals("", kamelet(t, "trace-poll-a", "graphBaseUrl"), "empty: the one of trace.cloud");
         assertEquals("1m", kamelet(t, "trace-poll-b", "pollInterval"));
         assertEquals(Path.of("data/state", "a").toString(), kamelet(t, "trace-poll-a", "stateDir"));
         assertEquals("b", kamelet(t, "trace-poll-b", "tenant"));
@@ -124,8 +162,9 @@ class TraceTenantsTest {
         String base = "trace.clientId|app|trace.clientSecret|s|trace.tenants|a,b|trace.tenant.a.tenantId|a.example|trace.tenant.b.tenantId|b.example|";
         assertTrue(refused(base + "trace.tenant.b.delay|soon").startsWith("tenant b: trace.delay: expected a duration"));
         assertTrue(refused(base + "trace.tenant.b.pollInterval|soon").startsWith("tenant b: trace.pollInterval"));
-        assertTrue(refused(base + "trace.tenant.b.password|{{env:NO_SUCH_VARIABLE_HERE}}")
-                .startsWith("trace.tenant.b.password: a placeholder in its value cannot be resolved"));
+        assertTrue(refused(base + "trace.tenant.b.clientId|{{env:NO_SUCH_VARIABLE_HERE}}")
+                .startsWith("trace.tenant.b.clientId: a placeholder in its value cannot be resolved"));
+        assertTrue(refused(base + "trace.tenant.b.cloud|mars").startsWith("tenant b: trace.cloud: expected one of global, usgov"));
         // two tenants reading as one identity would each forward the other's rows
         assertTrue(refused("trace.clientId|app|trace.clientSecret|s|trace.tenants|a,b|trace.tenantId|same.example")
                 .startsWith("trace.tenants: tenants a and b read the same API as the same identity"));

@@ -30,7 +30,7 @@ import com.sun.net.httpserver.HttpServer;
  * answer JSON. A handler that throws is answered 500 {@code {"fake_error":...}} and the stack trace goes to stderr: a
  * bug in a fake must not look like a healthy reply.
  */
-final class Loopback implements AutoCloseable {
+public final class Loopback implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
     /** Reads one JSON value and fails on anything after it ({@code [1] x} is no JSON document). */
@@ -101,7 +101,7 @@ final class Loopback implements AutoCloseable {
     }
 
     /** The first value of each parameter of a query string or a form body (null or blank gives none). */
-    static Map<String, String> form(String encoded) {
+    public static Map<String, String> form(String encoded) {
         Map<String, String> params = new LinkedHashMap<>();
         if (encoded == null || encoded.isBlank()) {
             return params;
@@ -121,7 +121,7 @@ final class Loopback implements AutoCloseable {
         return type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
     }
 
-    static void reply(HttpExchange ex, int status, JsonNode json) throws IOException {
+    public static void reply(HttpExchange ex, int status, JsonNode json) throws IOException {
         byte[] bytes = JSON.writeValueAsBytes(json);
         ex.getResponseHeaders().set("Content-Type", "application/json; charset=UTF-8");
         ex.sendResponseHeaders(status, bytes.length);
