@@ -112,6 +112,20 @@ public class SinkWatch implements CamelContextAware {
         spool.taken(batch);
     }
 
+    /** As {@link #delivered(String, String)}, for the file sink, which reads its batches as UTF-8 bytes. */
+    public void written(byte[] sent, byte[] batch) throws IOException {
+        Map<List<String>, Long> byLabels = new HashMap<>();
+        Utf8Lines.forEach(sent, (start, end, next) -> byLabels.merge(List.of(
+                orElse(Utf8Lines.field(sent, start, end, API), "graph"),
+                tenants ? orElse(Utf8Lines.field(sent, start, end, TENANT), "") : ""), 1L, Long::sum));
+        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", byLabels);
+        spool.taken(Utf8Lines.count(batch));
+    }
+
+    private static String orElse(String value, String otherwise) {
+        return value == null ? otherwise : value;
+    }
+
     /** A batch the sink refused for good, now kept as a dead letter: counted, and it leaves the spool. */
     public void deadLettered(String batch) throws IOException {
         count(deadLetters, "trace.dead.letters", "records kept as dead letters, by sink (source: unusable rows)", batch);
@@ -120,9 +134,14 @@ public class SinkWatch implements CamelContextAware {
 
     /** Adds each record of {@code batch} to the counter of its labels (its api and tenant). */
     private void count(Map<Tags, Counter> counters, String name, String description, String batch) {
-        MeterRegistry registry = registry();
         Map<List<String>, Long> byLabels = new HashMap<>();    // by the labels' values: Tags made once for each
         batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(labelValues(line), 1L, Long::sum));
+        count(counters, name, description, byLabels);
+    }
+
+    /** Adds {@code n} to the counter of each labels' values. */
+    private void count(Map<Tags, Counter> counters, String name, String description, Map<List<String>, Long> byLabels) {
+        MeterRegistry registry = registry();
         byLabels.forEach((values, n) -> counters.computeIfAbsent(tags(values), t -> Counter.builder(name)
                 .description(description).tags(t).register(registry)).increment(n));
     }
@@ -145,6 +164,9 @@ public class SinkWatch implements CamelContextAware {
         Tags tags = Tags.of("sink", sink, "api", values.get(0));
         return tenants ? tags.and("tenant", values.get(1)) : tags;
     }
+
+    private static final byte[] API = Utf8Lines.key("api");
+    private static final byte[] TENANT = Utf8Lines.key("tenant");
 
     private static String field(String record, String name, String otherwise) {
         String key = "\"" + name + "\":\"";

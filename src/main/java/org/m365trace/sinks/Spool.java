@@ -96,14 +96,14 @@ public class Spool {
         Set<UUID> inThisPage = new HashSet<>();
         long size = 0;
         for (String line : lines) {
-            UUID digest = DigestSet.digest(line);
+            byte[] data = line.getBytes(StandardCharsets.UTF_8);    // encoded once: for its digest and for the file
+            UUID digest = DigestSet.digest(data, 0, data.length);
             if (recent.contains(digest) || lately.contains(digest) || !inThisPage.add(digest)) {
                 continue;   // queued already: the window is read again after a failure elsewhere, or after a crash
             }
-            byte[] data = (line + "\n").getBytes(StandardCharsets.UTF_8);
             fresh.add(data);
             digests.add(digest);
-            size += data.length;
+            size += data.length + 1;
         }
         if (fresh.isEmpty()) {
             return;
@@ -121,7 +121,7 @@ public class Spool {
             write(fresh.subList(from, to));
             for (int k = from; k < to; k++) {
                 lately.add(digests.get(k));
-                bytes += fresh.get(k).length;
+                bytes += fresh.get(k).length + 1;
             }
             pending.addAndGet(to - from);
             full = false;
@@ -163,7 +163,12 @@ public class Spool {
         return Files.readString(Path.of(batchFile), StandardCharsets.UTF_8);
     }
 
-    /** Writes lines to the open batch (opened if none is) in one write, or not at all. */
+    /** A sealed batch's lines as UTF-8 bytes, not decoded (the file sink writes them as they are). */
+    public byte[] readBytes(String batchFile) throws IOException {
+        return Files.readAllBytes(Path.of(batchFile));
+    }
+
+    /** Writes lines (without their line breaks) to the open batch (opened if none is) in one write, or not at all. */
     private void write(List<byte[]> data) throws IOException {
         if (open == null) {
             openFile = dir.resolve(".open-" + nextName());
@@ -173,8 +178,8 @@ public class Spool {
         }
         long before = open.position();
         try {
-            ByteBuffer buffer = ByteBuffer.allocate(data.stream().mapToInt(d -> d.length).sum());
-            data.forEach(buffer::put);
+            ByteBuffer buffer = ByteBuffer.allocate(data.stream().mapToInt(d -> d.length + 1).sum());
+            data.forEach(d -> buffer.put(d).put((byte) '\n'));
             buffer.flip();
             while (buffer.hasRemaining()) {
                 open.write(buffer);
@@ -240,7 +245,15 @@ public class Spool {
         if (bytes < 0) {
             recover();      // counts what waits, this batch included, before it is taken off
         }
-        pending.addAndGet(-lines(batch));
+        taken(lines(batch));
+    }
+
+    /** As {@link #taken(String)}, for a batch of {@code records} records. */
+    public synchronized void taken(long records) throws IOException {
+        if (bytes < 0) {
+            recover();
+        }
+        pending.addAndGet(-records);
         full = false;
     }
 

@@ -45,7 +45,7 @@ public class TraceFiles {
     private static final int OPEN_FILES = 4;
 
     private static final String RECEIVED = "\"received\":\"";
-    private static final byte[] RECEIVED_BYTES = RECEIVED.getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] RECEIVED_BYTES = Utf8Lines.key("received");
 
     private Path dir;
     /** recover() ran: it runs at the first batch, once this process holds the lock of trace.stateDir. */
@@ -83,37 +83,29 @@ public class TraceFiles {
     }
 
     /**
-     * Appends every record of a spool batch (JSON lines) to the file of its received date; all or fail. Returns the
-     * lines it wrote: those of a batch delivered again that are in the files already are not written twice.
+     * Appends every record of a spool batch (JSON lines, UTF-8, as the spool file holds them) to the file of its
+     * received date; all or fail. Returns the lines it wrote: those of a batch delivered again that are in the files
+     * already are not written twice. The batch is worked on as bytes and written from that one array (a batch is a few
+     * MB: decoded and copied per date and per line, it was most of what the file sink allocated).
      */
-    public synchronized String appendBatch(String ndjson) throws IOException {
+    public synchronized byte[] appendBatch(byte[] bytes) throws IOException {
         if (!recovered) {
             recover();
         }
-        // worked on as UTF-8 bytes, written from that one array: a batch is a few MB, and copies of it per date and
-        // per line were most of what the file sink allocated
-        byte[] bytes = ndjson.getBytes(StandardCharsets.UTF_8);
-        Map<String, List<int[]>> byDate = new LinkedHashMap<>();     // each file's new lines: {start, end incl. \n}
+        Map<String, List<int[]>> byDate = new LinkedHashMap<>();     // each file's new lines: {start, next}
         Map<String, List<UUID>> digestsByDate = new HashMap<>();
-        int skipped = 0;
-        int lines = 0;
-        for (int start = 0; start < bytes.length; ) {
-            int end = indexOf(bytes, (byte) '\n', start);
-            int next = end < 0 ? bytes.length : end + 1;
-            if (!isBlank(bytes, start, end < 0 ? bytes.length : end)) {
-                lines++;
-                int length = (end < 0 ? bytes.length : end) - start;
-                UUID digest = DigestSet.digest(bytes, start, length);
-                if (written.contains(digest)) {
-                    skipped++;
-                } else {
-                    String date = receivedDate(bytes, start, length);
-                    byDate.computeIfAbsent(date, d -> new ArrayList<>()).add(new int[] {start, next});
-                    digestsByDate.computeIfAbsent(date, d -> new ArrayList<>()).add(digest);
-                }
+        int[] lines = {0, 0};                                         // seen, skipped
+        Utf8Lines.forEach(bytes, (start, end, next) -> {
+            lines[0]++;
+            UUID digest = DigestSet.digest(bytes, start, end - start);
+            if (written.contains(digest)) {
+                lines[1]++;
+                return;
             }
-            start = next;
-        }
+            String date = receivedDate(bytes, start, end);
+            byDate.computeIfAbsent(date, d -> new ArrayList<>()).add(new int[] {start, next});
+            digestsByDate.computeIfAbsent(date, d -> new ArrayList<>()).add(digest);
+        });
         Set<FileChannel> touched = new HashSet<>();
         for (Map.Entry<String, List<int[]>> file : byDate.entrySet()) {
             touched.add(append(bytes, file.getValue(), file.getKey()));
@@ -125,46 +117,22 @@ public class TraceFiles {
                 ch.force(false);
             }
         }
-        if (skipped == 0) {
-            return ndjson;        // the common case: every line written
+        if (lines[1] == 0) {
+            return bytes;        // the common case: every line written
         }
-        LOG.info("file sink: {} of {} records of a batch delivered again were in the files already, not written twice", skipped, lines);
-        StringBuilder wrote = new StringBuilder();
-        byDate.values().forEach(ranges -> ranges.forEach(r -> wrote.append(new String(bytes, r[0], r[1] - r[0], StandardCharsets.UTF_8))));
-        return wrote.toString();
+        LOG.info("file sink: {} of {} records of a batch delivered again were in the files already, not written twice", lines[1], lines[0]);
+        java.io.ByteArrayOutputStream wrote = new java.io.ByteArrayOutputStream();
+        byDate.values().forEach(ranges -> ranges.forEach(r -> wrote.write(bytes, r[0], r[1] - r[0])));
+        return wrote.toByteArray();
     }
 
-    private static int indexOf(byte[] bytes, byte b, int from) {
-        for (int i = from; i < bytes.length; i++) {
-            if (bytes[i] == b) {
-                return i;
-            }
+    /** {@link #receivedDate(String)} of the line {@code bytes[start, end)}, without decoding it when it can. */
+    private static String receivedDate(byte[] bytes, int start, int end) {
+        String date = Utf8Lines.field(bytes, start, end, RECEIVED_BYTES);
+        if (date != null && date.length() >= 10) {
+            return date.substring(0, 10);
         }
-        return -1;
-    }
-
-    private static boolean isBlank(byte[] bytes, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (bytes[i] != ' ' && bytes[i] != '\t' && bytes[i] != '\r') {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** {@link #receivedDate(String)} of the line in {@code bytes[start, start + length)}, without decoding it when it can. */
-    private static String receivedDate(byte[] bytes, int start, int length) {
-        int end = start + length;
-        outer:
-        for (int i = start; i + RECEIVED_BYTES.length + 10 <= end; i++) {
-            for (int k = 0; k < RECEIVED_BYTES.length; k++) {
-                if (bytes[i + k] != RECEIVED_BYTES[k]) {
-                    continue outer;
-                }
-            }
-            return new String(bytes, i + RECEIVED_BYTES.length, 10, StandardCharsets.US_ASCII);
-        }
-        return receivedDate(new String(bytes, start, length, StandardCharsets.UTF_8));
+        return receivedDate(new String(bytes, start, end - start, StandardCharsets.UTF_8));
     }
 
     /**

@@ -326,7 +326,7 @@ final class StageBench {
                 spool.append(schema.document(lines[i], null), "");
             }
             spool.seal();
-        }, (from, to) -> check("file", deliver(spoolDir, spool, files::appendBatch), to - from),
+        }, (from, to) -> check("file", deliver(spoolDir, spool, batch -> new String(files.appendBatch(batch.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)), to - from),
                 "SinkSchema.document + Spool.append", "TraceFiles.appendBatch of 500-record batches", "forces the file to disk a batch");
         files.close();
         Benchmark.deleteTree(dir.resolve("out"));

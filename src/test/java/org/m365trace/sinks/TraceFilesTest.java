@@ -32,8 +32,8 @@ class TraceFilesTest {
     @Test
     void writesOneLineARecordIntoTheFileOfItsReceivedDate() throws Exception {
         TraceFiles files = open();
-        files.appendBatch(rec(1, "2026-11-22T23:59:59.999Z") + "\n" + rec(2, "2026-11-23T00:00:00.000Z") + "\n");
-        files.appendBatch(rec(3, "2026-11-23T10:00:00.000Z") + "\n");
+        files.appendBatch(utf8(rec(1, "2026-11-22T23:59:59.999Z") + "\n" + rec(2, "2026-11-23T00:00:00.000Z") + "\n"));
+        files.appendBatch(utf8(rec(3, "2026-11-23T10:00:00.000Z") + "\n"));
         files.close();
 
         assertEquals(List.of(rec(1, "2026-11-22T23:59:59.999Z")), Files.readAllLines(dir.resolve("trace-2026-11-22.ndjson")));
@@ -49,7 +49,7 @@ class TraceFilesTest {
         Files.writeString(file, r1 + "\n" + r2.substring(0, 20), StandardCharsets.UTF_8);
 
         TraceFiles files = open();
-        files.appendBatch(r1 + "\n" + r2 + "\n");    // the batch comes again from the spool
+        files.appendBatch(utf8(r1 + "\n" + r2 + "\n"));    // the batch comes again from the spool
         files.close();
 
         assertEquals(List.of(r1, r2), Files.readAllLines(file));
@@ -65,7 +65,7 @@ class TraceFilesTest {
 
         // killed after writing r1 and r2 of the batch r1..r3, before its spool file was deleted
         TraceFiles files = open();
-        files.appendBatch(r1 + "\n" + r2 + "\n" + r3 + "\n");
+        files.appendBatch(utf8(r1 + "\n" + r2 + "\n" + r3 + "\n"));
         files.close();
 
         assertEquals(List.of(r1, r2, r3), Files.readAllLines(file));
@@ -79,14 +79,14 @@ class TraceFilesTest {
         String r2 = rec(2, "2026-11-24T10:00:00.000Z");
 
         TraceFiles files = open();
-        IOException e = assertThrows(IOException.class, () -> files.appendBatch(r1 + "\n" + r2 + "\n"));
+        IOException e = assertThrows(IOException.class, () -> files.appendBatch(utf8(r1 + "\n" + r2 + "\n")));
         assertTrue(e.getMessage().contains("cannot write " + full), e.getMessage());
         assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
 
         // the disk has room again: the batch comes again, r1 (written before the failure) is not doubled
         files.close();
         Files.delete(full);
-        files.appendBatch(r1 + "\n" + r2 + "\n");
+        files.appendBatch(utf8(r1 + "\n" + r2 + "\n"));
         files.close();
         assertEquals(List.of(r1), Files.readAllLines(dir.resolve("trace-2026-11-23.ndjson")));
         assertEquals(List.of(r2), Files.readAllLines(full));
@@ -96,5 +96,9 @@ class TraceFilesTest {
     void theReceivedDateIsReadFromTheRecord() {
         assertEquals("2026-11-23", TraceFiles.receivedDate(rec(1, "2026-11-23T10:00:00.000Z")));
         assertEquals("unknown", TraceFiles.receivedDate("{\"messageTraceId\":\"m\"}"));
+    }
+
+    private static byte[] utf8(String batch) {
+        return batch.getBytes(StandardCharsets.UTF_8);
     }
 }
