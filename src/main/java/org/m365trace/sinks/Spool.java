@@ -51,6 +51,7 @@ public class Spool {
     private boolean batchPerAppend;
 
     private FileChannel open;
+    private final ByteBuffer writeBuffer = ByteBuffer.allocate(64 * 1024);
     private Path openFile;
     private long openedAt;
     private int openCount;
@@ -178,17 +179,38 @@ public class Spool {
         }
         long before = open.position();
         try {
-            ByteBuffer buffer = ByteBuffer.allocate(data.stream().mapToInt(d -> d.length + 1).sum());
-            data.forEach(d -> buffer.put(d).put((byte) '\n'));
-            buffer.flip();
-            while (buffer.hasRemaining()) {
-                open.write(buffer);
+            // through one reused buffer (a page at once would be a few MB allocated per page): several writes, but a
+            // failed one is cut back to before the first, so still all or none
+            ByteBuffer buffer = writeBuffer;
+            buffer.clear();
+            for (byte[] d : data) {
+                for (int from = 0; from <= d.length; ) {
+                    if (!buffer.hasRemaining()) {
+                        drain(buffer);
+                    }
+                    if (from == d.length) {
+                        buffer.put((byte) '\n');
+                        break;
+                    }
+                    int n = Math.min(buffer.remaining(), d.length - from);
+                    buffer.put(d, from, n);
+                    from += n;
+                }
             }
+            drain(buffer);
         } catch (IOException e) {
             cutBack(before);
             throw new IOException("the " + sink + " spool cannot write " + openFile + " (" + e.getMessage()
                     + "); records wait in the API until it can", e);
         }
+    }
+
+    private void drain(ByteBuffer buffer) throws IOException {
+        buffer.flip();
+        while (buffer.hasRemaining()) {
+            open.write(buffer);
+        }
+        buffer.clear();
     }
 
     /** After a failed write: the open batch ends at its last whole line, or is sealed at the next start if it cannot. */

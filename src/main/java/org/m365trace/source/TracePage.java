@@ -212,6 +212,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
 
         private final transient JsonNode raw;
         private transient String json;
+        private transient String key;
 
         Row(JsonNode raw) {
             super(32);              // room for every field without a resize
@@ -221,6 +222,14 @@ public final class TracePage implements Iterator<Object>, Closeable {
         /** The raw document: the row as served, plus {@code api} (and {@code tenant}); null without rawRows. */
         public JsonNode raw() {
             return raw;
+        }
+
+        /** The dedupe key ({@link TraceRecords#key}), made once: the dedupe and the commit of the page both ask. */
+        String key() {
+            if (key == null) {
+                key = TraceRecords.keyOf(this);
+            }
+            return key;
         }
 
         /** The record's JSON, written once for every sink (the record is complete once it reaches the sinks). */

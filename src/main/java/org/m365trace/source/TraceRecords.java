@@ -257,6 +257,10 @@ public final class TraceRecords {
 
     /** The dedupe key: one record per (messageTraceId, recipientAddress, status), the same for both APIs. */
     public static String key(Map<?, ?> record) {
+        return record instanceof TracePage.Row row ? row.key() : keyOf(record);
+    }
+
+    static String keyOf(Map<?, ?> record) {
         return record.get("messageTraceId") + "|" + record.get("recipientAddress") + "|" + record.get("status");
     }
 }
