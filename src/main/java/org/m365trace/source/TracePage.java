@@ -98,7 +98,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
         } catch (IOException e) {
             failed = true;
             close();
-            throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+            throw unreadable(e);
         } catch (MalformedPageException e) {
             failed = true;
             close();
@@ -119,7 +119,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
         } catch (IOException e) {
             failed = true;
             close();
-            throw new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+            throw unreadable(e);
         }
         try {
             Row record = (Row) TraceRecords.normalize(row, api, new Row(rawRows ? raw(row) : null));
@@ -248,6 +248,17 @@ public final class TracePage implements Iterator<Object>, Closeable {
         } catch (IOException ignored) {
             // nothing was written
         }
+    }
+
+    /**
+     * A page that cannot be read on: malformed JSON, or the connection failing while the page is parsed from it (a read
+     * time-out, a reset), which is not the page's fault and is said so.
+     */
+    private RuntimeException unreadable(IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException) {
+            return new MalformedPageException("the page is not valid JSON after " + rows + " rows: " + firstLine(e), e);
+        }
+        return new java.io.UncheckedIOException("reading the page failed after " + rows + " rows: " + firstLine(e), e);
     }
 
     private static String firstLine(Exception e) {

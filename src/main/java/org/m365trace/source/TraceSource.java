@@ -1,5 +1,6 @@
 package org.m365trace.source;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLEncoder;
@@ -30,6 +31,7 @@ public class TraceSource {
     private String tenant;
     private TraceDirection direction = TraceDirection.off();
     private boolean rawRows;
+    private boolean readWholePages;
 
     /** The URL of the first page of {@code window}, with its {@code $filter} and {@code $top}. */
     public String firstUrl(Window window) {
@@ -73,7 +75,12 @@ public class TraceSource {
     }
 
     /** Streams the rows of a page as records; the page's next link is read from the returned page afterwards. */
-    public TracePage open(InputStream body, String requestUri) {
+    public TracePage open(InputStream body, String requestUri) throws IOException {
+        if (readWholePages && body != null) {
+            try (InputStream reply = body) {
+                body = new ByteArrayInputStream(reply.readAllBytes());
+            }
+        }
         return new TracePage(body, api, requestUri, tenant, direction, rawRows);
     }
 
@@ -132,6 +139,15 @@ public class TraceSource {
     /** {@code trace.localDomains}: each record gains {@code direction}; blank (the default): it has none. */
     public void setLocalDomains(String localDomains) {
         this.direction = TraceDirection.of(localDomains);
+    }
+
+    /**
+     * Whether a page's reply is read whole before its rows are (trace.graph.details): a row's details request, with its
+     * waits for the quota, comes in the middle of the page, and a reply left half read that long may be cut by the
+     * server. Otherwise rows are parsed from the connection as the reply arrives.
+     */
+    public void setReadWholePages(boolean readWholePages) {
+        this.readWholePages = readWholePages;
     }
 
     /** Whether records keep their raw rows (a sink has schema raw): see {@link #raw(Map)}. */

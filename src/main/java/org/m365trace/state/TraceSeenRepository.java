@@ -13,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
@@ -58,8 +60,11 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private final Set<String> reserved = new LinkedHashSet<>();
     /** Keys of rows on the end bound of the window being read: see {@link #carryBound}. */
     private final Set<String> onBound = new LinkedHashSet<>();
-    /** Keys of rows on the end bound of the last window committed, held until the next one is: see {@link #carryBound}. */
+    /** Keys of rows in the last overlap of the window being read: see {@link #carryBound}. */
+    private final List<String> inOverlap = new ArrayList<>();
+    /** Keys of rows on the end bound of the last two windows committed: see {@link #carryBound}. */
     private Set<String> pinned = new LinkedHashSet<>();
+    private Set<String> pinnedBefore = new LinkedHashSet<>();
     private Writer log;
     private long logLines;
 
@@ -99,9 +104,15 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
             }
         }
         openLog();
-        pinned = Files.exists(boundFile()) ? new LinkedHashSet<>(Files.readAllLines(boundFile(), StandardCharsets.UTF_8)) : new LinkedHashSet<>();
-        pinned.remove("");
-        LOG.debug("dedupe store {}: {} keys, {} on the last window's end", file, keys.size(), pinned.size());
+        pinned = new LinkedHashSet<>();
+        pinnedBefore = new LinkedHashSet<>();
+        if (Files.exists(boundFile())) {
+            List<String> lines = Files.readAllLines(boundFile(), StandardCharsets.UTF_8);
+            int gap = lines.indexOf("");
+            pinnedBefore.addAll(gap < 0 ? List.of() : lines.subList(0, gap));
+            pinned.addAll(gap < 0 ? lines : lines.subList(gap + 1, lines.size()));
+        }
+        LOG.debug("dedupe store {}: {} keys, {} on the last two windows' ends", file, keys.size(), pinned.size() + pinnedBefore.size());
     }
 
     @Override
@@ -114,7 +125,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
 
     @Override
     public synchronized boolean contains(String key) {
-        return !bypass && (pinned.contains(key) || keys.contains(DigestSet.digest(key)));
+        return !bypass && (isPinned(key) || keys.contains(DigestSet.digest(key)));
     }
 
     @Override
@@ -122,7 +133,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (bypass) {
             return true;
         }
-        if (pinned.contains(key) || !keys.add(DigestSet.digest(key))) {
+        if (isPinned(key) || !keys.add(DigestSet.digest(key))) {
             return false;
         }
         reserved.add(key);
@@ -160,12 +171,19 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         }
         reserved.clear();
         onBound.clear();        // the window is read again and tells them again
+        inOverlap.clear();
     }
 
-    /** A row of the window being read was received on its end bound (DedupeKey): see {@link #carryBound}. */
-    public synchronized void onBound(String key) {
+    /**
+     * A row of the window being read was received in its last overlap, and on its end bound if {@code onEnd}
+     * (DedupeKey): it is read again later; see {@link #carryBound}.
+     */
+    public synchronized void readAgainLater(String key, boolean onEnd) {
         if (!bypass) {
-            onBound.add(key);
+            inOverlap.add(key);
+            if (onEnd) {
+                onBound.add(key);
+            }
         }
     }
 
@@ -177,22 +195,43 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
      * and kept in {@code seen.dat.bound} for a restart in between.
      */
     public synchronized void carryBound() {
-        if (bypass || (pinned.isEmpty() && onBound.isEmpty())) {
+        if (bypass) {
             return;
         }
+        // the rows of the last overlap come again in the next poll: their keys become the newest (in memory; after a
+        // restart seen.dat's order holds, see docs/operations.md, "Dedupe bound")
+        for (String key : inOverlap) {       // each forwarded, now or before: the window was read whole
+            UUID digest = DigestSet.digest(key);
+            keys.remove(digest);
+            keys.add(digest);
+        }
+        inOverlap.clear();
+        if (pinned.isEmpty() && pinnedBefore.isEmpty() && onBound.isEmpty()) {
+            return;
+        }
+        // two windows' worth: this runs before the window's checkpoint is written, so a window read again after a
+        // crash in between still finds the bound it starts on
+        pinnedBefore = pinned;
         pinned = new LinkedHashSet<>(onBound);
         onBound.clear();
         try {
-            if (pinned.isEmpty()) {
+            if (pinned.isEmpty() && pinnedBefore.isEmpty()) {
                 Files.deleteIfExists(boundFile());
             } else {
                 Path tmp = boundFile().resolveSibling(boundFile().getFileName() + ".tmp");
-                Files.write(tmp, pinned, StandardCharsets.UTF_8);
+                List<String> lines = new ArrayList<>(pinnedBefore);
+                lines.add("");                                     // the two windows, older first
+                lines.addAll(pinned);
+                Files.write(tmp, lines, StandardCharsets.UTF_8);
                 Files.move(tmp, boundFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the dedupe store " + boundFile() + ": " + e.getMessage(), e);
         }
+    }
+
+    private boolean isPinned(String key) {
+        return pinned.contains(key) || pinnedBefore.contains(key);
     }
 
     private Path boundFile() {
@@ -205,6 +244,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
             return true;
         }
         pinned.remove(key);
+        pinnedBefore.remove(key);
         if (!keys.remove(DigestSet.digest(key))) {
             return false;
         }
@@ -224,7 +264,9 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         keys = new DigestSet(cacheSize);
         reserved.clear();
         onBound.clear();
+        inOverlap.clear();
         pinned = new LinkedHashSet<>();
+        pinnedBefore = new LinkedHashSet<>();
         try {
             log.close();
             Files.deleteIfExists(file);

@@ -159,7 +159,7 @@ final class StageBench {
         add("parse+normalise " + api + " (TraceSource.open, 5000-row page)", r, (page.length / 5000) + " bytes a row");
     }
 
-    private List<Map<String, Object>> records(byte[] page, String url) {
+    private List<Map<String, Object>> records(byte[] page, String url) throws IOException {
         TraceSource source = new TraceSource();
         source.setApi("graph");
         List<Map<String, Object>> records = new ArrayList<>();

@@ -61,7 +61,7 @@ class TraceSeenRepositoryTest {
             // window A, newest first: its two rows on the end bound, then 9 older rows
             for (String key : bound) {
                 assertTrue(repo.add(key));
-                repo.onBound(key);
+                repo.readAgainLater(key, true);
             }
             for (int i = 0; i < 9; i++) {
                 assertTrue(repo.add("a" + i + "|a@x|Delivered"));
@@ -85,11 +85,33 @@ class TraceSeenRepositoryTest {
         }
     }
 
+    /**
+     * The next poll starts an overlap before the checkpoint: the rows of a window's last overlap, stored first in the
+     * window (newest first), are read again after more keys than the store holds.
+     */
+    @Test
+    void keysOfAWindowsLastOverlapAreStillKnownInTheNextPoll() {
+        TraceSeenRepository repo = open(10);
+        List<String> overlap = List.of("o1|a@x|Delivered", "o2|a@x|Delivered", "o3|a@x|Delivered");
+        for (String key : overlap) {
+            assertTrue(repo.add(key));
+            repo.readAgainLater(key, false);
+        }
+        for (int i = 0; i < 12; i++) {
+            assertTrue(repo.add("a" + i + "|a@x|Delivered"));
+        }
+        repo.commit(overlap);
+        repo.carryBound();
+        for (String key : overlap) {
+            assertFalse(repo.add(key), key + " forwarded twice");
+        }
+    }
+
     @Test
     void aWindowThatFailedCarriesNoKeys() {
         TraceSeenRepository repo = open(10);
         assertTrue(repo.add("b1|a@x|Delivered"));
-        repo.onBound("b1|a@x|Delivered");
+        repo.readAgainLater("b1|a@x|Delivered", true);
         repo.rollback();            // the page failed before the sinks took it: its record must still be forwarded
         repo.carryBound();          // (a later window's commit)
         assertTrue(repo.add("b1|a@x|Delivered"));
