@@ -80,6 +80,12 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
     private Spool spool;
     /** Batches written on the current connection and not yet confirmed, oldest first. */
     private final Deque<Written> unconfirmed = new ArrayDeque<>();
+    /** Messages to be queued again that the spool refused (a disk error): see {@link #requeueLeftOver}. */
+    private final List<String> leftOver = new ArrayList<>();
+    /** Set by close(): the checks after writes leave the unconfirmed batches to it. */
+    private volatile boolean stopping;
+    /** A send holds the lock: close() must not wait for it (a stalled receiver can block a write for long). */
+    private volatile boolean sending;
 
     private record Written(List<String> messages, long atNanos) {
     }
@@ -94,6 +100,7 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
             sendUdp(messages);
             return;
         }
+        requeueLeftOver();
         ensureOpenOrFail();
         confirmOlder(System.nanoTime());
         Socket s = socket;
@@ -103,6 +110,7 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
             late.set(true);
             closeQuietly(s);
         }, writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        sending = true;
         try {
             for (String m : messages) {
                 byte[] msg = m.getBytes(StandardCharsets.UTF_8);
@@ -124,6 +132,7 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
             }
             throw e;
         } finally {
+            sending = false;
             deadline.cancel(false);
         }
     }
@@ -142,16 +151,46 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
      * delivered; closed, all of it goes back to the spool. Runs after each write's confirmation delay.
      */
     synchronized void confirm() {
-        if (unconfirmed.isEmpty()) {
-            return;
+        if (unconfirmed.isEmpty() || stopping) {
+            return;                  // at shutdown, close() settles them
         }
         Socket s = socket;
-        if (s == null) {
-            unconfirmed.clear();     // closed by close(), at shutdown: the receiver reads up to our FIN
-        } else if (s.isClosed() || peerClosed(s)) {
+        if (s == null || s.isClosed() || peerClosed(s)) {
             connectionLost();
         } else {
             confirmOlder(System.nanoTime());
+        }
+    }
+
+    /**
+     * At shutdown: waits until the newest unconfirmed batch is {@link #CONFIRM_AFTER} old (at most that long), then
+     * checks the connection once: closed, they are queued again for the next start; open, they were delivered.
+     */
+    private synchronized void settle() {
+        if (unconfirmed.isEmpty()) {
+            return;
+        }
+        long left = CONFIRM_AFTER.toNanos() - (System.nanoTime() - unconfirmed.peekLast().atNanos());
+        try {
+            if (left > 0) {
+                wait(left / 1_000_000 + 1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Socket s = socket;
+        if (s == null || s.isClosed() || peerClosed(s)) {
+            connectionLost();
+        } else {
+            unconfirmed.clear();
+        }
+    }
+
+    /** Messages a failed requeue left behind go to the spool before anything else is sent; until then sends fail. */
+    private void requeueLeftOver() throws IOException {
+        if (!leftOver.isEmpty()) {
+            spool.requeue(leftOver);
+            leftOver.clear();
         }
     }
 
@@ -168,17 +207,21 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
             if (!unconfirmed.isEmpty()) {
                 List<String> again = new ArrayList<>();
                 unconfirmed.forEach(w -> again.addAll(w.messages()));
-                if (spool != null) {
-                    spool.requeue(again);
-                }
+                unconfirmed.clear();
                 LOG.warn("syslog receiver {}:{} closed the connection within {} ms of {} messages: they are sent again",
                         host, port(), CONFIRM_AFTER.toMillis(), again.size());
-                unconfirmed.clear();
+                if (spool != null) {
+                    try {
+                        spool.requeue(again);
+                    } catch (IOException e) {
+                        leftOver.addAll(again);       // kept, and queued before the next send, which fails until then
+                        LOG.error("syslog: cannot queue again {} messages the receiver may not have read ({}); "
+                                + "the next batch is not sent until they are", again.size(), e.getMessage());
+                    }
+                }
             }
-        } catch (IOException e) {
-            LOG.error("syslog: cannot queue again {} messages the receiver may not have read: {}", unconfirmed.size(), e.getMessage());
         } finally {
-            close();
+            disconnect();
         }
     }
 
@@ -249,9 +292,22 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
         }
     }
 
-    /** Closes the connection; not synchronized, so that it also ends a write that is blocked (a stalled receiver). */
+    /**
+     * At shutdown (the bean's destroy method, once the delivery route has stopped): what was written in the last
+     * {@link #CONFIRM_AFTER} is settled (see {@link #settle}), then the connection is closed.
+     */
     @Override
     public void close() {
+        stopping = true;
+        if (sending) {
+            disconnect();        // a write a stalled receiver blocks: ended first (its batch stays in the spool)
+        }
+        settle();
+        disconnect();
+    }
+
+    /** Closes the connection; not synchronized, so that it also ends a write that is blocked (a stalled receiver). */
+    private void disconnect() {
         Socket s = socket;
         socket = null;
         out = null;

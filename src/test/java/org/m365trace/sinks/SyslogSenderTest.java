@@ -133,6 +133,22 @@ class SyslogSenderTest {
     }
 
     @Test
+    void at_shutdown_what_a_receiver_closed_on_unread_is_queued_for_the_next_start() throws Exception {
+        Spool spool = spool("shutdown");
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            SyslogSender s = sender("tcp", server.getLocalPort());
+            s.setSpool(spool);
+            s.sendLines("<134>1 - h app - - - {\"unread\":3}\n");
+            try (Socket c = server.accept()) {
+                assertTrue(c.isConnected());          // the receiver goes away without reading...
+            }
+            s.close();                                // ...and the forwarder stops, within the confirmation time
+            assertEquals(1, spool.pendingRecords());
+            assertEquals("<134>1 - h app - - - {\"unread\":3}\n", sealedBatches("shutdown"));
+        }
+    }
+
+    @Test
     void what_a_receiver_read_while_the_connection_stayed_open_is_not_sent_again() throws Exception {
         Spool spool = spool("read");
         try (Receiver r = new Receiver(new ServerSocket(0, 5, InetAddress.getLoopbackAddress()), 2);
