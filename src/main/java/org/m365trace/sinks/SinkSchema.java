@@ -39,16 +39,16 @@ public class SinkSchema {
      */
     public List<String> documents(List<?> records) {
         List<String> out = new ArrayList<>(records.size());
+        TraceSchema shape = schema();
+        boolean timeGenerated = HttpPreset.AZURE_MONITOR.equals(preset);
         for (Object record : records) {
-            out.add(record instanceof Map<?, ?> map ? document(map) : document(String.valueOf(record), null));
+            out.add(record instanceof Map<?, ?> map ? document(map, shape, timeGenerated) : document(String.valueOf(record), null));
         }
         return out;
     }
 
-    /** The sink's document of a record given as its map. */
-    private String document(Map<?, ?> record) {
-        TraceSchema shape = schema();
-        boolean timeGenerated = HttpPreset.AZURE_MONITOR.equals(preset);
+    /** The sink's document, in {@code shape}, of a record given as its map. */
+    private String document(Map<?, ?> record, TraceSchema shape, boolean timeGenerated) {
         String json = TraceRecords.json(record);
         if (shape == TraceSchema.NORMALIZED && !timeGenerated) {
             return json;

@@ -41,6 +41,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
     private boolean done;
     private int rows;
     private boolean failed;
+    private final RowFields fields = new RowFields();      // each row's fields, read without a tree (reused)
 
     public TracePage(InputStream body, String api, String requestUri) {
         this(body, api, requestUri, null);
@@ -112,9 +113,13 @@ public final class TracePage implements Iterator<Object>, Closeable {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        JsonNode row;
+        JsonNode row = null;            // the row's tree: only with rawRows, which keeps it
         try {
-            row = MAPPER.readTree(parser);
+            if (rawRows) {
+                row = MAPPER.readTree(parser);
+            } else {
+                fields.read(parser, MAPPER);
+            }
             rows++;
         } catch (IOException e) {
             failed = true;
@@ -122,7 +127,8 @@ public final class TracePage implements Iterator<Object>, Closeable {
             throw unreadable(e);
         }
         try {
-            Row record = (Row) TraceRecords.normalize(row, api, new Row(rawRows ? raw(row) : null));
+            Row record = (Row) (rawRows ? TraceRecords.normalize(row, api, new Row(raw(row)))
+                    : TraceRecords.normalize(fields, api, new Row(null)));
             if (tenant != null) {
                 record.put("tenant", tenant);
             }
@@ -131,7 +137,7 @@ public final class TracePage implements Iterator<Object>, Closeable {
             }
             return record;
         } catch (MalformedPageException e) {
-            return UnusableRow.of(row, e.getMessage());
+            return UnusableRow.of(row != null ? row : fields.toNode(MAPPER), e.getMessage());
         }
     }
 

@@ -64,18 +64,27 @@ public final class TraceRecords {
 
     /** As {@link #normalize(JsonNode, String)}, into the empty map {@code r}. */
     static Map<String, Object> normalize(JsonNode row, String api, Map<String, Object> r) {
+        return normalize(row::get, api, r);
+    }
+
+    /** A row's fields by name: a String (a JSON string), a JsonNode (any other value), or null when absent. */
+    interface Fields {
+        Object value(String field);
+    }
+
+    /** As {@link #normalize(JsonNode, String)}, of a row given by its fields ({@link RowFields}: no tree per row). */
+    static Map<String, Object> normalize(Fields row, String api, Map<String, Object> r) {
         boolean rws = REPORTING.equals(api);
         r.put("messageTraceId", text(row, rws ? "MessageTraceId" : "id"));
         r.put("messageId", text(row, rws ? "MessageId" : "messageId"));
         String received = text(row, rws ? "Received" : "receivedDateTime");
-        r.put("received", received == null ? null : formatInstant(parseDate(received)));
+        r.put("received", received == null ? null : received(received));
         r.put("senderAddress", text(row, rws ? "SenderAddress" : "senderAddress"));
         r.put("recipientAddress", text(row, rws ? "RecipientAddress" : "recipientAddress"));
-        JsonNode subject = row.get(rws ? "Subject" : "subject");
-        r.put("subject", subject == null || subject.isNull() ? null : subject.asText());
+        Object subject = row.value(rws ? "Subject" : "subject");
+        r.put("subject", subject instanceof String s ? s : subject == null || ((JsonNode) subject).isNull() ? null : ((JsonNode) subject).asText());
         r.put("status", status(text(row, rws ? "Status" : "status")));
-        JsonNode size = row.get(rws ? "Size" : "size");
-        r.put("size", size == null || size.isNull() || !size.canConvertToLong() ? null : size.asLong());
+        r.put("size", row.value(rws ? "Size" : "size") instanceof JsonNode size && !size.isNull() && size.canConvertToLong() ? size.asLong() : null);
         r.put("fromIP", text(row, rws ? "FromIP" : "fromIP"));
         r.put("toIP", text(row, rws ? "ToIP" : "toIP"));
         if (rws) {
@@ -91,11 +100,19 @@ public final class TraceRecords {
 
     /** A text value, or null when absent, JSON null or empty (the contract never writes "" or "null"). */
     static String text(JsonNode row, String field) {
-        JsonNode v = row.get(field);
-        if (v == null || v.isNull()) {
+        return text(row::get, field);
+    }
+
+    private static String text(Fields row, String field) {
+        Object v = row.value(field);
+        String s;
+        if (v instanceof String text) {
+            s = text;
+        } else if (v == null || ((JsonNode) v).isNull()) {
             return null;
+        } else {
+            s = ((JsonNode) v).asText();
         }
-        String s = v.asText();
         return s.isEmpty() ? null : s;
     }
 
@@ -109,6 +126,25 @@ public final class TraceRecords {
             return known;
         }
         return Character.toUpperCase(raw.charAt(0)) + raw.substring(1);
+    }
+
+    /**
+     * The record's {@code received} of a row's date: {@code formatInstant(parseDate(raw))}, and for Graph's form
+     * ({@link #parseUtc}) the same text made without a date object (the field of every row).
+     */
+    static String received(String raw) {
+        if (!utcForm(raw)) {
+            return formatInstant(parseDate(raw));
+        }
+        int n = raw.length();
+        char[] c = new char[24];
+        raw.getChars(0, 19, c, 0);
+        c[19] = '.';
+        for (int i = 0; i < 3; i++) {
+            c[20 + i] = 20 + i < n - 1 ? raw.charAt(20 + i) : '0';
+        }
+        c[23] = 'Z';
+        return new String(c);
     }
 
     /** Parses {@code /Date(ms)/}, {@code /Date(ms+0000)/} and ISO-8601 with 0-7 fractional digits, zone optional (UTC). */
@@ -135,22 +171,31 @@ public final class TraceRecords {
      * 1-9 digits, {@code Z} (Graph's {@code receivedDateTime}); null for any other form, left to the formatter.
      */
     static Instant parseUtc(String v) {
+        if (!utcForm(v)) {
+            return null;
+        }
+        int n = v.length();
+        int nanos = n == 20 ? 0 : digits(v, 20, n - 1) * (int) Math.pow(10, 9 - (n - 21));
+        return LocalDateTime.of(digits(v, 0, 4), digits(v, 5, 7), digits(v, 8, 10), digits(v, 11, 13), digits(v, 14, 16),
+                digits(v, 17, 19), nanos).toInstant(ZoneOffset.UTC);
+    }
+
+    /** Whether {@code v} has {@link #parseUtc}'s form, with a day its month has. */
+    private static boolean utcForm(String v) {
         int n = v.length();
         if (n < 20 || n > 30 || v.charAt(n - 1) != 'Z' || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
                 || v.charAt(13) != ':' || v.charAt(16) != ':') {
-            return null;
+            return false;
         }
-        int nanos = 0;
         if (n > 20) {
             int digits = n - 21;
             if (v.charAt(19) != '.' || digits < 1 || digits > 9) {
-                return null;
+                return false;
             }
             int f = digits(v, 20, n - 1);
             if (f < 0) {
-                return null;
+                return false;
             }
-            nanos = f * (int) Math.pow(10, 9 - digits);
         }
         int year = digits(v, 0, 4);
         int month = digits(v, 5, 7);
@@ -160,13 +205,9 @@ public final class TraceRecords {
         int second = digits(v, 17, 19);
         if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0
                 || minute > 59 || second < 0 || second > 59) {
-            return null;
+            return false;
         }
-        try {
-            return LocalDateTime.of(year, month, day, hour, minute, second, nanos).toInstant(ZoneOffset.UTC);
-        } catch (java.time.DateTimeException e) {
-            return null;        // 31 February: the formatter says so in its words
-        }
+        return day <= java.time.Month.of(month).length(java.time.Year.isLeap(year));   // 31 February: left to the formatter
     }
 
     /** The number written by the decimal digits v[from, to), or -1 when one is not a digit. */

@@ -148,19 +148,21 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (bypass) {
             return;
         }
-        StringBuilder lines = new StringBuilder();
         int n = 0;
-        for (Object r : records instanceof List<?> list ? list : List.of(records)) {
-            String key = r instanceof Map<?, ?> record ? TraceRecords.key(record) : String.valueOf(r);
-            {
+        try {
+            for (Object r : records instanceof List<?> list ? list : List.of(records)) {
+                String key = r instanceof Map<?, ?> record ? TraceRecords.key(record) : String.valueOf(r);
                 if (reserved.remove(key)) {
-                    lines.append(key).append('\n');
+                    log.write(key);         // straight into the log's buffer: no page-sized text first
+                    log.write('\n');
                     n++;
                 }
             }
+        } catch (IOException e) {
+            throw cannotWrite(e);
         }
         if (n > 0) {
-            append(lines.toString(), n);
+            written(n);
         }
     }
 
@@ -286,14 +288,27 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private void append(String lines, int count) {
         try {
             log.write(lines);
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+        written(count);
+    }
+
+    /** {@code count} more lines were written into the log: flushed, counted, compacted when due. */
+    private void written(int count) {
+        try {
             log.flush();                          // in the OS before the records count as delivered
             logLines += count;
             if (logLines >= 2L * cacheSize) {
                 compact();
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the dedupe store " + file + ": " + e.getMessage(), e);
+            throw cannotWrite(e);
         }
+    }
+
+    private UncheckedIOException cannotWrite(IOException e) {
+        return new UncheckedIOException("cannot write the dedupe store " + file + ": " + e.getMessage(), e);
     }
 
     /** Keeps the newest {@code cacheSize} lines: write-then-rename, so a crash never leaves a cut file. */
@@ -341,7 +356,7 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
 
     private void openLog() throws IOException {
         log = new BufferedWriter(new OutputStreamWriter(
-                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8), 1 << 16);
     }
 
     private Path tmpFile() {

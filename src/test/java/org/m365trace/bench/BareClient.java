@@ -79,6 +79,37 @@ final class BareClient {
         this.maxWindow = maxWindow;
     }
 
+    /**
+     * The bare client in a JVM of its own, started like the product ({@code java -Xmx256m ...}): one run, cold, its
+     * result on stdout as {@code bare-result <rows> <pages> <nanos>}. Arguments: api baseUrl tokenUrl clientId
+     * clientSecret pageSize lookback delay maxWindow (seconds) out.
+     */
+    public static void main(String[] a) throws Exception {
+        BareClient client = new BareClient(a[0], a[1], a[2], null, null, a[3], a[4], Integer.parseInt(a[5]),
+                Duration.ofSeconds(Long.parseLong(a[6])), Duration.ofSeconds(Long.parseLong(a[7])), Duration.ofSeconds(Long.parseLong(a[8])));
+        Result r = client.run(Path.of(a[9]), false);
+        System.out.println("bare-result " + r.rows() + " " + r.pages() + " " + r.nanos());
+    }
+
+    /** The arguments of {@link #main} for this client, writing to {@code out}. */
+    List<String> mainArgs(Path out) {
+        return List.of(api, baseUrl, tokenUrl, clientId, clientSecret, String.valueOf(pageSize), String.valueOf(lookback.toSeconds()),
+                String.valueOf(delay.toSeconds()), String.valueOf(maxWindow.toSeconds()), out.toAbsolutePath().toString());
+    }
+
+    /** The classpath {@link #main} needs: its own classes and Jackson's. */
+    static String classpath() {
+        List<String> parts = new ArrayList<>();
+        for (Class<?> c : List.of(BareClient.class, JsonFactory.class, ObjectMapper.class, com.fasterxml.jackson.annotation.JsonProperty.class)) {
+            try {
+                parts.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, parts);
+    }
+
     /** Reads every window into {@code out}; with {@code collectKeys} also the key hash of each row. */
     Result run(Path out, boolean collectKeys) throws IOException, InterruptedException {
         Files.createDirectories(out.toAbsolutePath().getParent());

@@ -215,6 +215,37 @@ class TracePageTest {
     }
 
     @Test
+    void rowsReadWithoutATreeGiveTheRecordsOfTheTree() {
+        for (String[] f : List.of(new String[] {"graph-page1.json", "graph"}, new String[] {"graph-page2.json", "graph"},
+                new String[] {"reporting-verbose-page1.json", "reporting"}, new String[] {"reporting-odata-page.json", "reporting"})) {
+            List<Map<String, Object>> fields = drain(new TracePage(fixture(f[0]), f[1], GRAPH_URI, "t", TraceDirection.off(), false));
+            List<Map<String, Object>> tree = drain(new TracePage(fixture(f[0]), f[1], GRAPH_URI, "t", TraceDirection.off(), true));
+            assertFalse(fields.isEmpty(), f[0]);
+            assertEquals(tree, fields, f[0]);
+        }
+        String odd = "{\"id\":\"x\",\"size\":\"12\",\"subject\":7,\"status\":true,\"recipientAddress\":\"\","
+                + "\"receivedDateTime\":\"2026-11-20T08:57:12Z\",\"fromIP\":{\"a\":[1]},\"id\":\"y\"}";
+        String good = odd.replace("\"recipientAddress\":\"\"", "\"recipientAddress\":\"a@b.c\"");
+        for (String row : List.of(odd, good)) {
+            Object fields = new TracePage(json("{\"value\":[" + row + "]}"), "graph", GRAPH_URI, null, TraceDirection.off(), false).next();
+            Object tree = new TracePage(json("{\"value\":[" + row + "]}"), "graph", GRAPH_URI, null, TraceDirection.off(), true).next();
+            if (tree instanceof UnusableRow t) {
+                UnusableRow u = assertInstanceOf(UnusableRow.class, fields);
+                assertEquals(t.getJson().replace(",\"api\":\"graph\"", ""), u.getJson(), "kept as served");
+                assertEquals("{\"id\":\"y\",\"size\":\"12\",\"subject\":7,\"status\":true,\"recipientAddress\":\"\","
+                        + "\"receivedDateTime\":\"2026-11-20T08:57:12Z\",\"fromIP\":{\"a\":[1]}}", u.getJson(), "a repeated name: the last value");
+            } else {
+                assertEquals(tree, fields);
+                assertEquals("y", record(fields).get("messageTraceId"));
+                assertEquals("7", record(fields).get("subject"));
+                assertEquals("True", record(fields).get("status"));
+                assertNull(record(fields).get("size"), "a size given as text is not a number");
+                assertNull(record(fields).get("fromIP"), "an object is no address");
+            }
+        }
+    }
+
+    @Test
     void rowThatCannotBecomeARecordIsSetAsideAndTheRowsAfterItGoOn() throws Exception {
         String good = "{\"id\":\"i\",\"recipientAddress\":\"a@b.c\",\"receivedDateTime\":\"2026-11-20T08:57:12Z\",\"status\":\"delivered\"}";
         String noRecipient = "{\"id\":\"j\",\"recipientAddress\":null,\"receivedDateTime\":\"2026-11-20T08:57:13Z\"}";

@@ -100,6 +100,17 @@ class TraceRecordsTest {
         assertEquals("2026-03-02T09:58:41.512Z", TraceRecords.formatInstant(TraceRecords.parseDate("/Date(1772445521512)/")));
     }
 
+    @Test
+    void receivedWithoutDateObjectsIsTheSameTextAsParsedAndFormatted() {
+        for (String raw : List.of("2026-11-20T08:57:12Z", "2026-11-20T08:57:12.5Z", "2026-11-20T08:57:12.05Z",
+                "2022-10-21T17:25:30.6006882Z", "2024-02-29T23:59:59.999999999Z", "2000-01-01T00:00:00.000Z",
+                "2026-03-02T09:58:41.5123456", "/Date(1772445521512)/", "2026-03-02T09:58:41+02:00", "2023-02-29T10:00:00Z",
+                "2026-04-31T10:00:00.1Z")) {
+            assertEquals(TraceRecords.formatInstant(TraceRecords.parseDate(raw)), TraceRecords.received(raw), raw);
+        }
+        assertThrows(MalformedPageException.class, () -> TraceRecords.received("2026-13-01T10:00:00Z"));
+    }
+
     // ---- status ----
 
     @Test
