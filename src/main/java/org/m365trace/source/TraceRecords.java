@@ -16,9 +16,6 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.SegmentedStringWriter;
-import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -261,39 +258,66 @@ public final class TraceRecords {
     }
 
     /**
-     * The record's JSON, its fields in order: written field by field (strings and numbers directly, anything else, such
-     * as Graph's events, by the object mapper), which is several times faster than the mapper's map serializer.
+     * The record's JSON, its fields in order, as Jackson writes it (the same escapes: {@code \" \\ \b \t \n \f \r},
+     * other control characters as six-character unicode escapes, everything else as it is): strings, numbers and null written here
+     * into one builder, anything else (Graph's events) by the object mapper. This is the text of every record, so it
+     * is made without a generator and its buffers per record.
      */
     static String write(Map<?, ?> record) {
-        // Jackson's own writer of writeValueAsString: recycled segments, no copy as the text grows
-        BufferRecycler recycler = JSON.getFactory()._getBufferRecycler();
-        SegmentedStringWriter out = new SegmentedStringWriter(recycler);
-        try (JsonGenerator json = JSON.getFactory().createGenerator(out)) {
-            json.setCodec(JSON);
-            json.writeStartObject();
-            for (Map.Entry<?, ?> field : record.entrySet()) {
-                json.writeFieldName(String.valueOf(field.getKey()));
-                Object value = field.getValue();
-                if (value == null) {
-                    json.writeNull();
-                } else if (value instanceof String text) {
-                    json.writeString(text);
-                } else if (value instanceof Integer n) {
-                    json.writeNumber(n);
-                } else if (value instanceof Long n) {
-                    json.writeNumber(n);
-                } else {
-                    json.writeObject(value);
+        StringBuilder b = new StringBuilder(512);
+        b.append('{');
+        boolean first = true;
+        for (Map.Entry<?, ?> field : record.entrySet()) {
+            if (!first) {
+                b.append(',');
+            }
+            first = false;
+            quote(b, String.valueOf(field.getKey()));
+            b.append(':');
+            Object value = field.getValue();
+            if (value == null) {
+                b.append("null");
+            } else if (value instanceof String text) {
+                quote(b, text);
+            } else if (value instanceof Long || value instanceof Integer) {
+                b.append(value);
+            } else {
+                try {
+                    b.append(JSON.writeValueAsString(value));
+                } catch (IOException e) {
+                    throw new IllegalStateException("a record cannot be written as JSON: " + e.getMessage(), e);
                 }
             }
-            json.writeEndObject();
-            json.flush();
-            return out.getAndClear();
-        } catch (IOException e) {
-            throw new IllegalStateException("a record cannot be written as JSON: " + e.getMessage(), e);
-        } finally {
-            recycler.releaseToPool();
         }
+        return b.append('}').toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /** {@code s} as a JSON string, escaped as Jackson's default generator escapes it. */
+    static void quote(StringBuilder b, String s) {
+        b.append('"');
+        int n = s.length();
+        int from = 0;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            b.append(s, from, i).append('\\');
+            switch (c) {
+                case '"' -> b.append('"');
+                case '\\' -> b.append('\\');
+                case '\b' -> b.append('b');
+                case '\t' -> b.append('t');
+                case '\n' -> b.append('n');
+                case '\f' -> b.append('f');
+                case '\r' -> b.append('r');
+                default -> b.append("u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+            }
+            from = i + 1;
+        }
+        b.append(s, from, n).append('"');
     }
 
     /** The dedupe key: one record per (messageTraceId, recipientAddress, status), the same for both APIs. */

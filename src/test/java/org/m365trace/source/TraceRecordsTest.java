@@ -111,6 +111,23 @@ class TraceRecordsTest {
         assertThrows(MalformedPageException.class, () -> TraceRecords.received("2026-13-01T10:00:00Z"));
     }
 
+    @Test
+    void recordJsonIsWhatJacksonWrites() throws Exception {
+        StringBuilder every = new StringBuilder();
+        for (char c = 0; c < 0x100; c++) {
+            every.append(c);
+        }
+        Map<String, Object> record = new java.util.LinkedHashMap<>();
+        record.put("messageTraceId", "a\"b\\c/d");
+        record.put("subject", every + " \u2028\u2029 \u65e5\ud83d\ude00 \ud800 end");
+        record.put("size", 12345678901L);
+        record.put("n", 7);
+        record.put("fromIP", null);
+        record.put("events", List.of(Map.of("event", "Receive\n", "at", 1)));
+        record.put("k\u0001ey", "");
+        assertEquals(MAPPER.writeValueAsString(record), TraceRecords.write(record));
+    }
+
     // ---- status ----
 
     @Test
