@@ -298,8 +298,16 @@ public final class TraceRecords {
     static void quote(StringBuilder b, String s) {
         b.append('"');
         int n = s.length();
+        int first = 0;
+        while (first < n && s.charAt(first) >= 0x20 && s.charAt(first) != '"' && s.charAt(first) != '\\') {
+            first++;
+        }
+        if (first == n) {
+            b.append(s).append('"');        // nothing to escape: the text as a whole (an array copy)
+            return;
+        }
         int from = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = first; i < n; i++) {
             char c = s.charAt(i);
             if (c >= 0x20 && c != '"' && c != '\\') {
                 continue;
