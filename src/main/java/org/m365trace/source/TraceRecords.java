@@ -131,7 +131,8 @@ public final class TraceRecords {
      */
     static String received(String raw) {
         if (!utcForm(raw)) {
-            return formatInstant(parseDate(raw));
+            long ms = msDate(raw);
+            return ms != Long.MIN_VALUE ? formatMillis(ms) : formatInstant(parseDate(raw));
         }
         int n = raw.length();
         char[] c = new char[24];
@@ -218,6 +219,66 @@ public final class TraceRecords {
             x = x * 10 + (c - '0');
         }
         return x;
+    }
+
+    /** The milliseconds of the Reporting Web Service's {@code /Date(ms)/} (no offset), or Long.MIN_VALUE for another form. */
+    private static long msDate(String v) {
+        int n = v.length();
+        if (n < 9 || !v.startsWith("/Date(") || !v.endsWith(")/")) {
+            return Long.MIN_VALUE;
+        }
+        boolean negative = v.charAt(6) == '-';
+        long ms = 0;
+        int from = negative ? 7 : 6;
+        if (from >= n - 2 || n - 2 - from > 15) {
+            return Long.MIN_VALUE;          // no digits, or more than years up to 9999 need: the general path says so
+        }
+        for (int i = from; i < n - 2; i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return Long.MIN_VALUE;
+            }
+            ms = ms * 10 + (c - '0');
+        }
+        return negative ? -ms : ms;
+    }
+
+    /**
+     * {@link #formatInstant} of epoch milliseconds, by arithmetic (days to civil date, as in H. Hinnant's
+     * {@code civil_from_days}): no date objects for the field of every Reporting row.
+     */
+    static String formatMillis(long ms) {
+        long seconds = Math.floorDiv(ms, 1000L);
+        long days = Math.floorDiv(seconds, 86_400L);
+        int secondOfDay = (int) (seconds - days * 86_400L);
+        long z = days + 719_468;
+        long era = Math.floorDiv(z, 146_097L);
+        long doe = z - era * 146_097;
+        long yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        long mp = (5 * doy + 2) / 153;
+        int day = (int) (doy - (153 * mp + 2) / 5 + 1);
+        int month = (int) (mp < 10 ? mp + 3 : mp - 9);
+        long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+        if (year < 0 || year > 9999) {
+            return formatInstant(Instant.ofEpochMilli(ms));
+        }
+        char[] c = new char[24];
+        put(c, 0, (int) year, 4);
+        c[4] = '-';
+        put(c, 5, month, 2);
+        c[7] = '-';
+        put(c, 8, day, 2);
+        c[10] = 'T';
+        put(c, 11, secondOfDay / 3600, 2);
+        c[13] = ':';
+        put(c, 14, secondOfDay / 60 % 60, 2);
+        c[16] = ':';
+        put(c, 17, secondOfDay % 60, 2);
+        c[19] = '.';
+        put(c, 20, (int) Math.floorMod(ms, 1000L), 3);
+        c[23] = 'Z';
+        return new String(c);
     }
 
     /** ISO-8601 UTC with milliseconds and Z: {@code 2022-07-28T15:09:56.164Z}. */

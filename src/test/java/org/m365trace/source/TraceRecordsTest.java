@@ -112,6 +112,20 @@ class TraceRecordsTest {
     }
 
     @Test
+    void millisecondsAreFormattedAsInstantsAre() {
+        java.util.Random random = new java.util.Random(42);
+        List<Long> samples = new java.util.ArrayList<>(List.of(0L, -1L, 1L, 951_782_400_000L, 4_107_542_399_999L, -62_135_596_800_000L,
+                253_402_300_799_999L, 1_772_445_521_512L));
+        for (int i = 0; i < 100_000; i++) {
+            samples.add(random.nextLong() % 253_402_300_800_000L);
+        }
+        for (long ms : samples) {
+            assertEquals(TraceRecords.formatInstant(Instant.ofEpochMilli(ms)), TraceRecords.formatMillis(ms), String.valueOf(ms));
+            assertEquals(TraceRecords.formatInstant(Instant.ofEpochMilli(ms)), TraceRecords.received("/Date(" + ms + ")/"));
+        }
+    }
+
+    @Test
     void recordJsonIsWhatJacksonWrites() throws Exception {
         StringBuilder every = new StringBuilder();
         for (char c = 0; c < 0x100; c++) {
