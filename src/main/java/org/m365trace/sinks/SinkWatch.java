@@ -116,8 +116,8 @@ public class SinkWatch implements CamelContextAware {
     public void written(byte[] sent, byte[] batch) throws IOException {
         Map<List<String>, Long> byLabels = new HashMap<>();
         Utf8Lines.forEach(sent, (start, end, next) -> byLabels.merge(List.of(
-                orElse(Utf8Lines.field(sent, start, end, API), "graph"),
-                tenants ? orElse(Utf8Lines.field(sent, start, end, TENANT), "") : ""), 1L, Long::sum));
+                orElse(Utf8Lines.lastField(sent, start, end, API), "graph"),
+                tenants ? orElse(Utf8Lines.lastField(sent, start, end, TENANT), "") : ""), 1L, Long::sum));
         count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", byLabels);
         spool.taken(Utf8Lines.count(batch));
     }

@@ -43,13 +43,32 @@ final class Utf8Lines {
      * string would be escaped, so it cannot be mistaken for it.
      */
     static String field(byte[] bytes, int start, int end, byte[] name) {
-        int at = indexOf(bytes, start, end, name);
+        return valueAt(bytes, indexOf(bytes, start, end, name), end, name);
+    }
+
+    /**
+     * As {@link #field}, searched from the end of the line: for the fields a record has last ({@code api},
+     * {@code tenant}). There is one such field per line (one inside a string would be escaped), so it is the same.
+     */
+    static String lastField(byte[] bytes, int start, int end, byte[] name) {
+        return valueAt(bytes, lastIndexOf(bytes, start, end, name), end, name);
+    }
+
+    private static final String[] KNOWN = {"graph", "reporting"};
+    private static final byte[][] KNOWN_BYTES = {KNOWN[0].getBytes(StandardCharsets.US_ASCII), KNOWN[1].getBytes(StandardCharsets.US_ASCII)};
+
+    private static String valueAt(byte[] bytes, int at, int end, byte[] name) {
         if (at < 0) {
             return null;
         }
         int from = at + name.length;
         for (int i = from; i < end; i++) {
             if (bytes[i] == '"') {
+                for (int k = 0; k < KNOWN.length; k++) {      // the api of every line: not a new string each time
+                    if (java.util.Arrays.equals(bytes, from, i, KNOWN_BYTES[k], 0, KNOWN_BYTES[k].length)) {
+                        return KNOWN[k];
+                    }
+                }
                 return new String(bytes, from, i - from, StandardCharsets.UTF_8);
             }
         }
@@ -64,6 +83,19 @@ final class Utf8Lines {
     private static int indexOf(byte[] bytes, int start, int end, byte[] pattern) {
         outer:
         for (int i = start; i + pattern.length <= end; i++) {
+            for (int k = 0; k < pattern.length; k++) {
+                if (bytes[i + k] != pattern[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static int lastIndexOf(byte[] bytes, int start, int end, byte[] pattern) {
+        outer:
+        for (int i = end - pattern.length; i >= start; i--) {
             for (int k = 0; k < pattern.length; k++) {
                 if (bytes[i + k] != pattern[k]) {
                     continue outer;
