@@ -135,7 +135,14 @@ public class SinkWatch implements CamelContextAware {
     /** Adds each record of {@code batch} to the counter of its labels (its api and tenant). */
     private void count(Map<Tags, Counter> counters, String name, String description, String batch) {
         Map<List<String>, Long> byLabels = new HashMap<>();    // by the labels' values: Tags made once for each
-        batch.lines().filter(l -> !l.isBlank()).forEach(line -> byLabels.merge(labelValues(line), 1L, Long::sum));
+        for (int start = 0; start < batch.length(); ) {         // each line in place: no copy of it
+            int newline = batch.indexOf('\n', start);
+            int end = newline < 0 ? batch.length() : newline;
+            if (!blank(batch, start, end)) {
+                byLabels.merge(labelValues(batch, start, end), 1L, Long::sum);
+            }
+            start = end + 1;
+        }
         count(counters, name, description, byLabels);
     }
 
@@ -152,12 +159,12 @@ public class SinkWatch implements CamelContextAware {
      * JSON string would be escaped and so cannot be mistaken for them.
      */
     Tags labels(String record) {
-        return tags(labelValues(record));
+        return tags(labelValues(record, 0, record.length()));
     }
 
-    /** The values of a record's labels: its api, and its tenant (empty without tenants). */
-    private List<String> labelValues(String record) {
-        return List.of(field(record, "api", "graph"), tenants ? field(record, "tenant", "") : "");
+    /** The values of the labels of the record {@code text[start, end)}: its api, and its tenant (empty without tenants). */
+    private List<String> labelValues(String text, int start, int end) {
+        return List.of(field(text, start, end, API_KEY, "graph"), tenants ? field(text, start, end, TENANT_KEY, "") : "");
     }
 
     private Tags tags(List<String> values) {
@@ -168,15 +175,37 @@ public class SinkWatch implements CamelContextAware {
     private static final byte[] API = Utf8Lines.key("api");
     private static final byte[] TENANT = Utf8Lines.key("tenant");
 
-    private static String field(String record, String name, String otherwise) {
-        String key = "\"" + name + "\":\"";
-        int at = record.indexOf(key);
-        if (at < 0) {
+    private static final String API_KEY = "\"api\":\"";
+    private static final String TENANT_KEY = "\"tenant\":\"";
+
+    /** The text of field {@code key} of the record {@code text[start, end)}, found from its end (api and tenant come last). */
+    private static String field(String text, int start, int end, String key, String otherwise) {
+        int at = text.lastIndexOf(key, end - key.length());
+        if (at < start) {
             return otherwise;
         }
         int from = at + key.length();
-        int to = record.indexOf('"', from);
-        return to < 0 ? otherwise : record.substring(from, to);
+        int to = text.indexOf('"', from);
+        if (to < 0 || to > end) {
+            return otherwise;
+        }
+        for (String known : KNOWN_APIS) {       // the api of every record: not a new string each time
+            if (to - from == known.length() && text.startsWith(known, from)) {
+                return known;
+            }
+        }
+        return text.substring(from, to);
+    }
+
+    private static final String[] KNOWN_APIS = {"graph", "reporting"};
+
+    private static boolean blank(String text, int start, int end) {
+        for (int i = start; i < end; i++) {
+            if (!Character.isWhitespace(text.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@code trace-sink-<sink>}: DOWN while the spool is full or its oldest record waited too long. */

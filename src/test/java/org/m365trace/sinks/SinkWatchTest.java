@@ -94,10 +94,14 @@ class SinkWatchTest {
         assertEquals(4, spool.pendingRecords());
         String batch = "{\"api\":\"graph\",\"tenant\":\"a\",\"n\":1}\n{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n";
         w.delivered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n", batch);     // n 1 was written before a crash
-        w.delivered("{\"api\":\"graph\",\"tenant\":\"b\",\"n\":4}\n");
+        w.delivered("{\"api\":\"graph\",\"tenant\":\"b\",\"n\":4}\n  \n");       // a blank line is no record
         w.deadLettered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":3}\n");
         assertEquals(1.0, meters.get("trace.records.forwarded").tags("sink", "http", "api", "graph", "tenant", "a").counter().count());
         assertEquals(1.0, meters.get("trace.records.forwarded").tags("tenant", "b").counter().count());
+        w.delivered("{\"subject\":\"\\\"tenant\\\":\\\"b\\\"\",\"api\":\"reporting\",\"tenant\":\"c\"}\n"
+                + "{\"api\":\"reporting\",\"tenant\":\"c\"}", "");
+        assertEquals(2.0, meters.get("trace.records.forwarded").tags("api", "reporting", "tenant", "c").counter().count(),
+                "each line's own fields, a last line without a line break too");
         assertEquals(1.0, meters.get("trace.dead.letters").tags("sink", "http", "tenant", "a").counter().count());
         assertEquals(0, spool.pendingRecords(), "every batch left the spool");
         assertEquals(0.0, meters.get("trace.sink.pending").tags("sink", "http").gauge().value());
