@@ -48,7 +48,8 @@ final class Utf8Lines {
 
     /**
      * As {@link #field}, searched from the end of the line: for the fields a record has last ({@code api},
-     * {@code tenant}). There is one such field per line (one inside a string would be escaped), so it is the same.
+     * {@code tenant}). A field of that name inside a string would be escaped; one of a nested object written after
+     * them would be found instead (Graph's {@code events}, the only such field, has neither name).
      */
     static String lastField(byte[] bytes, int start, int end, byte[] name) {
         return valueAt(bytes, lastIndexOf(bytes, start, end, name), end, name);

@@ -7,6 +7,10 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -28,7 +32,18 @@ final class RowFields implements TraceRecords.Fields {
         while ((t = parser.nextToken()) == JsonToken.FIELD_NAME) {
             String name = parser.currentName();
             JsonToken v = parser.nextToken();
-            Object value = v == JsonToken.VALUE_STRING ? parser.getText() : mapper.readTree(parser);
+            Object value = switch (v) {
+                case VALUE_STRING -> parser.getText();
+                // the nodes readTree makes for these, without a deserialization context per value
+                case VALUE_NULL -> NullNode.getInstance();
+                case VALUE_TRUE, VALUE_FALSE -> BooleanNode.valueOf(v == JsonToken.VALUE_TRUE);
+                case VALUE_NUMBER_INT -> switch (parser.getNumberType()) {
+                    case INT -> IntNode.valueOf(parser.getIntValue());
+                    case LONG -> LongNode.valueOf(parser.getLongValue());
+                    default -> mapper.readTree(parser);
+                };
+                default -> mapper.readTree(parser);     // an object, an array, a fraction
+            };
             if (size == names.length) {
                 names = Arrays.copyOf(names, size * 2);
                 values = Arrays.copyOf(values, size * 2);

@@ -127,7 +127,8 @@ public class TraceStats implements CamelContextAware {
         }
         windowStarted = System.nanoTime();
         readBefore = measuresLateness() ? checkpoint.read() : null;
-        readBeforeText = readBefore == null ? null : TraceRecords.formatInstant(readBefore);
+        // its text orders as the records' received does only in whole milliseconds; else every record is parsed
+        readBeforeText = readBefore == null || readBefore.getNano() % 1_000_000 != 0 ? null : TraceRecords.formatInstant(readBefore);
         if (tenant != null && !tenant.isBlank()) {
             MDC.put("tenant", tenant);
         }
@@ -212,7 +213,7 @@ public class TraceStats implements CamelContextAware {
         if (readBefore == null || key == null || received == null) {
             return null;
         }
-        if (received.length() == 24 && received.charAt(23) == 'Z' && received.compareTo(readBeforeText) >= 0) {
+        if (readBeforeText != null && received.length() == 24 && received.charAt(23) == 'Z' && received.compareTo(readBeforeText) >= 0) {
             return null;            // the record's own form (formatInstant) orders as its time does: no parse
         }
         Instant at;

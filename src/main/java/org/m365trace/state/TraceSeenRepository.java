@@ -148,22 +148,31 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         if (bypass) {
             return;
         }
-        int n = 0;
+        List<String> stored = new ArrayList<>();
+        for (Object r : records instanceof List<?> list ? list : List.of(records)) {
+            String key = r instanceof Map<?, ?> record ? TraceRecords.key(record) : String.valueOf(r);
+            if (reserved.remove(key)) {
+                stored.add(key);
+            }
+        }
+        // every key of the batch is out of reserved before anything is written: if the write fails, the rollback
+        // that follows forgets none of them, and what the sinks took is not forwarded again by this process
         try {
-            for (Object r : records instanceof List<?> list ? list : List.of(records)) {
-                String key = r instanceof Map<?, ?> record ? TraceRecords.key(record) : String.valueOf(r);
-                if (reserved.remove(key)) {
-                    log.write(key);         // straight into the log's buffer: no page-sized text first
-                    log.write('\n');
-                    n++;
-                }
+            for (String key : stored) {
+                log.write(key);             // straight into the log's buffer: no page-sized text first
+                log.write('\n');
             }
         } catch (IOException e) {
             throw cannotWrite(e);
         }
-        if (n > 0) {
-            written(n);
+        if (!stored.isEmpty()) {
+            written(stored.size());
         }
+    }
+
+    /** The writer of the key log (tests: one that fails). */
+    void log(Writer writer) {
+        log = writer;
     }
 
     /** The page failed: the keys reserved and not committed are forgotten, the window read again forwards them. */

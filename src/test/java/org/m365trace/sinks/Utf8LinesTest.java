@@ -27,6 +27,10 @@ class Utf8LinesTest {
             assertEquals(Utf8Lines.field(bytes, start, end, TENANT), Utf8Lines.lastField(bytes, start, end, TENANT));
         });
         assertEquals(List.of("contoso", "fabrikam"), found, "blank lines skipped");
+        byte[] edge = "\"api\":\"reporting\"".getBytes(StandardCharsets.UTF_8);    // the field fills the line exactly
+        assertSame("reporting", Utf8Lines.lastField(edge, 0, edge.length, API));
+        assertNull(Utf8Lines.lastField(edge, 1, edge.length, API), "a field that starts before the line is not in it");
+        assertNull(Utf8Lines.lastField(edge, 0, edge.length - 1, API), "nor one whose value ends after it");
         byte[] none = "{\"a\":\"b\"}".getBytes(StandardCharsets.UTF_8);
         assertNull(Utf8Lines.lastField(none, 0, none.length, API));
         assertEquals(2, Utf8Lines.count(bytes));

@@ -105,10 +105,14 @@ class TraceRecordsTest {
         for (String raw : List.of("2026-11-20T08:57:12Z", "2026-11-20T08:57:12.5Z", "2026-11-20T08:57:12.05Z",
                 "2022-10-21T17:25:30.6006882Z", "2024-02-29T23:59:59.999999999Z", "2000-01-01T00:00:00.000Z",
                 "2026-03-02T09:58:41.5123456", "/Date(1772445521512)/", "2026-03-02T09:58:41+02:00", "2023-02-29T10:00:00Z",
-                "2026-04-31T10:00:00.1Z")) {
+                "2026-04-31T10:00:00.1Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z", "1900-02-29T12:00:00Z",
+                "2000-02-29T12:00:00.5Z")) {
             assertEquals(TraceRecords.formatInstant(TraceRecords.parseDate(raw)), TraceRecords.received(raw), raw);
         }
         assertThrows(MalformedPageException.class, () -> TraceRecords.received("2026-13-01T10:00:00Z"));
+        assertEquals("2000-02-29T12:00:00.500Z", TraceRecords.received("2000-02-29T12:00:00.5Z"));
+        assertEquals("9999-12-31T23:59:59.999Z", TraceRecords.received("9999-12-31T23:59:59.9999999Z"));
+        assertEquals("2026-11-20T08:57:12.060Z", TraceRecords.received("2026-11-20T08:57:12.06Z"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.m365trace.state;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -104,6 +105,41 @@ class TraceSeenRepositoryTest {
         repo.carryBound();
         for (String key : overlap) {
             assertFalse(repo.add(key), key + " forwarded twice");
+        }
+    }
+
+    @Test
+    void aCommitWhoseWriteFailsForgetsNoneOfItsKeys() {
+        TraceSeenRepository repo = open(10_000);
+        List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            keys.add("w" + i + "|a@x|Delivered");
+            assertTrue(repo.add(keys.get(i)));
+        }
+        repo.log(new java.io.Writer() {         // the disk fills up after a few bytes of the page's keys
+            private int written;
+
+            @Override
+            public void write(char[] c, int off, int len) throws java.io.IOException {
+                written += len;
+                if (written > 10) {
+                    throw new java.io.IOException("No space left on device");
+                }
+            }
+
+            @Override
+            public void flush() throws java.io.IOException {
+                throw new java.io.IOException("No space left on device");
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+        assertThrows(java.io.UncheckedIOException.class, () -> repo.commit(keys));
+        repo.rollback();                         // what the source does when its page fails
+        for (String key : keys) {
+            assertTrue(repo.contains(key), key + ": the sinks took it; forgotten, it would be forwarded again");
         }
     }
 
