@@ -20,9 +20,10 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * in-sync replica.
  * <p>
  * {@link #unacknowledged} handles a failed send: the records the broker did take count as delivered and leave the
- * batch file, the others stay in it and are sent again. So a broker outage doubles nothing; only the batch in flight
- * when the forwarder itself stops abruptly (its acknowledgements not yet seen) is sent again, and its records keep
- * their keys.
+ * batch file, the others stay in it and are sent again. So a broker outage doubles nothing that was acknowledged. A
+ * record is sent again only when its acknowledgement was not seen: the batch in flight when the forwarder itself stops
+ * abruptly, or a record the broker wrote but could not answer for within {@code trace.kafka.deliveryTimeout}; it keeps
+ * its key (docs/output.md, "Kafka").
  */
 public class KafkaRecords {
 
