@@ -50,6 +50,10 @@ public final class LogbackSettings extends ContextAwareBase implements Configura
         // a failed sign-in is logged once per episode by the forwarder, naming the setting; MSAL4J's own line repeats it
         context.getLogger("com.microsoft.aad.msal4j").setLevel(Level.OFF);
 
+        // the Kafka client: its settings at every start, and lines per reconnect and retry while a broker is away; the forwarder logs
+        // a failed delivery once per episode
+        context.getLogger("org.apache.kafka").setLevel(Level.ERROR);
+
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);
         root.addAppender(console);

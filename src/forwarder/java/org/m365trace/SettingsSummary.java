@@ -43,7 +43,7 @@ final class SettingsSummary extends MainListenerSupport {
 
     static final String MASK = "xxxxxx";
     private static final Logger LOG = LoggerFactory.getLogger("org.m365trace");
-    private static final Pattern SECRET_WORDS = Pattern.compile("password|passphrase|secret|authorization|credential|apikey|privatekey|token$");
+    private static final Pattern SECRET_WORDS = Pattern.compile("password|passphrase|secret|authorization|credential|apikey|privatekey|jaas|token$");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\??([^}:]+)");
     /** A placeholder that reads the environment or a system property: what it holds is not the block's to show. */
     private static final Pattern OUTSIDE = Pattern.compile("\\{\\{\\??(env|sysenv|sys):");

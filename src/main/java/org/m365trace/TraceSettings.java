@@ -1,6 +1,7 @@
 package org.m365trace;
 
 import java.net.URI;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
@@ -48,6 +49,14 @@ public class TraceSettings {
     private String httpUrl;
     private String httpFormat;
     private String httpPreset = "";
+    private String kafkaEnabled = "false";
+    private String kafkaBootstrapServers;
+    private String kafkaTopic;
+    private String kafkaSecurityProtocol = "PLAINTEXT";
+    private String kafkaRequestTimeout = "10s";
+    private String kafkaDeliveryTimeout = "20s";
+    private String kafkaMaxBlock = "10s";
+    private String kafkaSaslJaasConfigFile = "";
     private Set<String> statuses = Set.of();
     private String httpBatchSize = "500";
     private String httpBatchTimeout = "5s";
@@ -151,7 +160,36 @@ public class TraceSettings {
             }
             oneOf("trace.http.format", httpFormat, "json-array", "ndjson");
         }
+        if (bool("trace.kafka.enabled", kafkaEnabled)) {
+            validateKafka();
+        }
         validateReplay();
+    }
+
+    /** The Kafka sink: where to, how securely, and time-outs a producer accepts (delivery at least request). */
+    private void validateKafka() {
+        SettingException.require("trace.kafka.bootstrapServers", kafkaBootstrapServers,
+                "host:port of one or more Kafka brokers, comma-separated");
+        for (String server : kafkaBootstrapServers.split(",")) {
+            if (!server.strip().matches("\\S+:\\d{1,5}")) {
+                throw new SettingException("trace.kafka.bootstrapServers", "host:port of one or more Kafka brokers, comma-separated",
+                        kafkaBootstrapServers);
+            }
+        }
+        SettingException.require("trace.kafka.topic", kafkaTopic, "the topic the records are written to");
+        if (!kafkaTopic.matches("[A-Za-z0-9._-]{1,249}")) {
+            throw new SettingException("trace.kafka.topic", "a Kafka topic name (letters, digits, '.', '_' and '-')", kafkaTopic);
+        }
+        oneOf("trace.kafka.securityProtocol", kafkaSecurityProtocol, "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL");
+        Duration request = Durations.parse("trace.kafka.requestTimeout", kafkaRequestTimeout);
+        Durations.parse("trace.kafka.maxBlock", kafkaMaxBlock);
+        if (Durations.parse("trace.kafka.deliveryTimeout", kafkaDeliveryTimeout).compareTo(request) < 0) {
+            throw new SettingException("trace.kafka.deliveryTimeout", "a duration of at least trace.kafka.requestTimeout ("
+                    + kafkaRequestTimeout + ")", kafkaDeliveryTimeout);
+        }
+        if (!blank(kafkaSaslJaasConfigFile)) {
+            Secret.of("trace.kafka.saslJaasConfig", "", kafkaSaslJaasConfigFile).check("a JAAS login module line");
+        }
     }
 
     /** A replay of a time range, as the source reads it: both ends, the second after the first. */
@@ -169,14 +207,15 @@ public class TraceSettings {
     private void validateReplay() {
         if (blank(replaySink)) {
             if (!blank(replayDeadLetters) || !blank(replayFrom) || !blank(replayTo)) {
-                throw new SettingException("trace.replay.sink", "the sink to replay to (file, syslog or http)", replaySink);
+                throw new SettingException("trace.replay.sink", "the sink to replay to (file, syslog, http or kafka)", replaySink);
             }
             return;
         }
-        oneOf("trace.replay.sink", replaySink, "file", "syslog", "http");
+        oneOf("trace.replay.sink", replaySink, "file", "syslog", "http", "kafka");
         String enabled = switch (replaySink) {
             case "file" -> fileEnabled;
             case "syslog" -> syslogEnabled;
+            case "kafka" -> kafkaEnabled;
             default -> httpEnabled;
         };
         if (!bool("trace." + replaySink + ".enabled", enabled)) {
@@ -184,13 +223,13 @@ public class TraceSettings {
         }
         boolean range = !blank(replayFrom) || !blank(replayTo);
         if (blank(replayDeadLetters) == !range) {
-            throw new SettingException("trace.replay.deadLetters", "the sink whose dead letters to replay (file, syslog or http), "
+            throw new SettingException("trace.replay.deadLetters", "the sink whose dead letters to replay (file, syslog, http or kafka), "
                     + "or else trace.replay.from and trace.replay.to, not both", replayDeadLetters);
         }
         if (range) {
             validateRange();
         } else {
-            oneOf("trace.replay.deadLetters", replayDeadLetters, "file", "syslog", "http");
+            oneOf("trace.replay.deadLetters", replayDeadLetters, "file", "syslog", "http", "kafka");
         }
     }
 
@@ -203,7 +242,7 @@ public class TraceSettings {
     }
 
     /**
-     * The sinks that take every forwarded record, as a comma list ({@code file,syslog,http}; in a replay run the replay
+     * The sinks that take every forwarded record, as a comma list ({@code file,syslog,http,kafka}; in a replay run the replay
      * sink): the forward route names them in header {@code traceSinks}, so the source's line per window counts them.
      */
     public String enabledSinks() {
@@ -226,6 +265,9 @@ public class TraceSettings {
         }
         if (bool("trace.http.enabled", httpEnabled)) {
             sinks.add("http");
+        }
+        if (bool("trace.kafka.enabled", kafkaEnabled)) {
+            sinks.add("kafka");
         }
         return sinks.toString();
     }
@@ -441,6 +483,38 @@ public class TraceSettings {
 
     public void setHttpFormat(String httpFormat) {
         this.httpFormat = httpFormat;
+    }
+
+    public void setKafkaEnabled(String kafkaEnabled) {
+        this.kafkaEnabled = kafkaEnabled;
+    }
+
+    public void setKafkaBootstrapServers(String kafkaBootstrapServers) {
+        this.kafkaBootstrapServers = kafkaBootstrapServers;
+    }
+
+    public void setKafkaTopic(String kafkaTopic) {
+        this.kafkaTopic = kafkaTopic;
+    }
+
+    public void setKafkaSecurityProtocol(String kafkaSecurityProtocol) {
+        this.kafkaSecurityProtocol = kafkaSecurityProtocol;
+    }
+
+    public void setKafkaRequestTimeout(String kafkaRequestTimeout) {
+        this.kafkaRequestTimeout = kafkaRequestTimeout;
+    }
+
+    public void setKafkaDeliveryTimeout(String kafkaDeliveryTimeout) {
+        this.kafkaDeliveryTimeout = kafkaDeliveryTimeout;
+    }
+
+    public void setKafkaMaxBlock(String kafkaMaxBlock) {
+        this.kafkaMaxBlock = kafkaMaxBlock;
+    }
+
+    public void setKafkaSaslJaasConfigFile(String kafkaSaslJaasConfigFile) {
+        this.kafkaSaslJaasConfigFile = kafkaSaslJaasConfigFile;
     }
 
     public void setReplaySink(String replaySink) {

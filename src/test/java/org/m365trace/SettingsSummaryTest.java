@@ -130,10 +130,12 @@ class SettingsSummaryTest {
         context.getCamelContextExtension().setAdditionalSensitiveKeywords("authorization");
         for (String name : List.of("trace.password", "trace.clientSecret", "trace.tenant.x.client-secret", "trace.http.authorization",
                 "trace.syslog.trustStorePassword", "trace.token", "trace.username", "trace.clientId", "camel.vault.aws.secretKey",
-                "trace.tenant.x.password", "trace.tenant.x.apiKey", "trace.proxy.credentials")) {
+                "trace.tenant.x.password", "trace.tenant.x.apiKey", "trace.proxy.credentials", "trace.kafka.saslJaasConfig",
+                "trace.kafka.sslKeystorePassword", "trace.kafka.sslKeyPassword")) {
             assertTrue(SettingsSummary.secret(context, name, "v"), name);
         }
-        for (String name : List.of("trace.api", "trace.tokenUrl", "trace.tenantId", "trace.http.url", "trace.log.format")) {
+        for (String name : List.of("trace.api", "trace.tokenUrl", "trace.tenantId", "trace.http.url", "trace.log.format",
+                "trace.kafka.bootstrapServers", "trace.kafka.topic")) {
             assertFalse(SettingsSummary.secret(context, name, "v"), name);
         }
     }

@@ -1,6 +1,7 @@
 package org.m365trace;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,6 +71,60 @@ class TraceSettingsTest {
         s.setHttpUrl("https://siem.example.net/ingest");
         s.setHttpFormat("ndjson");
         assertDoesNotThrow(s::validate);
+    }
+
+    /** The valid settings with the Kafka sink on, towards a broker. */
+    private static TraceSettings withKafka(TraceSettings s) {
+        s.setKafkaEnabled("true");
+        s.setKafkaBootstrapServers("kafka-1.example.net:9093, kafka-2.example.net:9093");
+        s.setKafkaTopic("m365-message-trace");
+        s.setKafkaSecurityProtocol("SASL_SSL");
+        s.setKafkaRequestTimeout("10s");
+        s.setKafkaDeliveryTimeout("20s");
+        s.setKafkaMaxBlock("10s");
+        s.setKafkaSaslJaasConfigFile("");
+        return s;
+    }
+
+    @Test
+    void kafkaSinkPassesAndIsListed() {
+        TraceSettings s = withKafka(valid());
+        assertDoesNotThrow(s::validate);
+        assertEquals("file,kafka", s.enabledSinks());
+        assertEquals("file", valid().enabledSinks(), "off by default");
+    }
+
+    @Test
+    void kafkaNeedsBrokersAndATopic() {
+        refused("trace.kafka.bootstrapServers: expected host:port", s -> withKafka(s).setKafkaBootstrapServers(""));
+        refused("trace.kafka.bootstrapServers: expected host:port", s -> withKafka(s).setKafkaBootstrapServers("kafka-1,kafka-2:9092"));
+        refused("trace.kafka.topic: expected the topic", s -> withKafka(s).setKafkaTopic(" "));
+        refused("trace.kafka.topic: expected a Kafka topic name", s -> withKafka(s).setKafkaTopic("m365 traces"));
+    }
+
+    @Test
+    void kafkaSecurityAndTimeouts() {
+        refused("trace.kafka.securityProtocol: expected PLAINTEXT or SSL", s -> withKafka(s).setKafkaSecurityProtocol("sasl_ssl"));
+        refused("trace.kafka.requestTimeout: expected a duration", s -> withKafka(s).setKafkaRequestTimeout("soon"));
+        refused("trace.kafka.deliveryTimeout: expected a duration of at least trace.kafka.requestTimeout", s -> {
+            withKafka(s).setKafkaRequestTimeout("30s");
+            s.setKafkaDeliveryTimeout("20s");
+        });
+        refused("trace.kafka.saslJaasConfigFile: cannot read the file", s -> withKafka(s).setKafkaSaslJaasConfigFile("/no/such/jaas"));
+        refused("trace.kafka.enabled: expected true or false", s -> s.setKafkaEnabled("on"));
+    }
+
+    @Test
+    void kafkaReplay() {
+        TraceSettings s = withKafka(valid());
+        s.setReplaySink("kafka");
+        s.setReplayDeadLetters("kafka");
+        assertDoesNotThrow(s::validate);
+        assertEquals("kafka", s.enabledSinks());
+        refused("trace.replay.sink: the kafka sink is not enabled", t -> {
+            t.setReplaySink("kafka");
+            t.setReplayDeadLetters("kafka");
+        });
     }
 
     @Test

@@ -34,21 +34,33 @@ public final class DocumentId {
      * whichever schema it is sent in.
      */
     public static String of(JsonNode record) {
+        return digest(key(record));
+    }
+
+    /**
+     * The source's dedupe key of a record in any schema ({@code messageTraceId|recipientAddress|status}, a missing value
+     * written {@code null}, as {@code TraceRecords.key} writes it): the Kafka sink's message key.
+     */
+    public static String key(JsonNode record) {
         JsonNode trace = record.path("m365").path("message_trace");
         if (trace.isObject()) {
             record = trace;
         }
         if (record.has("MessageTraceId")) {
-            return of(text(record, "MessageTraceId"), text(record, "RecipientAddress"), TraceRecords.status(text(record, "Status")));
+            return key(text(record, "MessageTraceId"), text(record, "RecipientAddress"), TraceRecords.status(text(record, "Status")));
         }
         if (!record.has("messageTraceId") && record.has("id")) {
-            return of(text(record, "id"), text(record, "recipientAddress"), TraceRecords.status(text(record, "status")));
+            return key(text(record, "id"), text(record, "recipientAddress"), TraceRecords.status(text(record, "status")));
         }
-        return of(text(record, "messageTraceId"), text(record, "recipientAddress"), text(record, "status"));
+        return key(text(record, "messageTraceId"), text(record, "recipientAddress"), text(record, "status"));
+    }
+
+    private static String key(String messageTraceId, String recipientAddress, String status) {
+        return messageTraceId + "|" + recipientAddress + "|" + status;
     }
 
     public static String of(String messageTraceId, String recipientAddress, String status) {
-        return digest(messageTraceId + "|" + recipientAddress + "|" + status);
+        return digest(key(messageTraceId, recipientAddress, status));
     }
 
     /** The id of a dedupe key as {@code TraceRecords.key} writes it. */

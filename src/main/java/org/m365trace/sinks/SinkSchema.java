@@ -28,7 +28,8 @@ public class SinkSchema {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private String sink = "file";
+    /** Null until set: the bean's properties are bound in no fixed order, and the sink names the setting in errors. */
+    private String sink;
     private String schema = "";
     private String preset = HttpPreset.GENERIC;
     private final EcsRecord ecs = new EcsRecord();
@@ -85,7 +86,7 @@ public class SinkSchema {
         if (schema.isBlank()) {
             return HttpPreset.ELASTIC_BULK.equals(preset) ? TraceSchema.ECS : TraceSchema.NORMALIZED;
         }
-        return TraceSchema.of("trace." + sink + ".schema", schema);
+        return TraceSchema.of("trace." + (sink == null ? "file" : sink) + ".schema", schema);
     }
 
     /** The document with {@code TimeGenerated} first (Azure Monitor's time column). */
@@ -130,12 +131,15 @@ public class SinkSchema {
     /** {@code file}, {@code syslog} or {@code http}: names the setting in errors. */
     public void setSink(String sink) {
         this.sink = sink;
+        schema();        // a wrong schema given before the sink stops the start here, naming this sink's setting
     }
 
     /** {@code trace.<sink>.schema}: normalized, ecs or raw; blank: the preset's default (normalized). */
     public void setSchema(String schema) {
         this.schema = schema == null ? "" : schema.strip();
-        schema();        // a wrong value stops the start
+        if (sink != null) {
+            schema();    // a wrong value stops the start (else once the sink is set)
+        }
     }
 
     /** {@code trace.http.preset} (the HTTP sink only): elastic-bulk defaults to ecs, azure-monitor adds TimeGenerated. */

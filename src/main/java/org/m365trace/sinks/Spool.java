@@ -411,6 +411,20 @@ public class Spool {
         }
     }
 
+    /**
+     * Leaves only {@code lines} in the sealed batch {@code batchFile} whose delivery is failing, in place and in one
+     * step (written beside it, then renamed over it): the records the receiver did take are not sent again with the
+     * rest. The delivery route then fails, so the file stays where it is and is delivered again, with what is left.
+     */
+    public synchronized void retain(String batchFile, List<String> lines) throws IOException {
+        Path batch = Path.of(batchFile);
+        Path next = batch.resolveSibling("." + batch.getFileName() + ".retain");     // hidden: no delivery picks it up
+        StringBuilder text = new StringBuilder();
+        lines.forEach(line -> text.append(line).append('\n'));
+        Files.writeString(next, text, StandardCharsets.UTF_8);
+        Files.move(next, batch, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /** Keeps only {@code lines} of the sealed batch {@code batchName} being delivered: see {@link #replace}. */
     public void keep(String batchName, String lines) throws IOException {
         replace(batchName, List.of(lines));

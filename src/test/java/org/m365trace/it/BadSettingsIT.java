@@ -54,6 +54,12 @@ class BadSettingsIT {
         "trace.api=graph,trace.clientId=c,trace.tenantId=t,trace.clientSecretFile=/no/such/file | trace.clientSecretFile: cannot read the file /no/such/file",
         "trace.api=graph,trace.auth=managed-identity,trace.managedIdentityEndpoint=ftp://imds | trace.managedIdentityEndpoint: expected an http:// or https:// URL",
         "trace.api=graph,trace.auth=kerberos | trace.auth: expected oauth2 or basic or managed-identity, got 'kerberos'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true | trace.kafka.bootstrapServers: expected host:port",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=kafka | trace.kafka.bootstrapServers: expected host:port of one or more Kafka brokers, comma-separated, got 'kafka'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=127.0.0.1:9,trace.kafka.topic= | trace.kafka.topic: expected the topic",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=127.0.0.1:9,trace.kafka.schema=avro | trace.kafka.schema: expected normalized, ecs or raw, got 'avro'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=127.0.0.1:9,trace.kafka.securityProtocol=TLS | trace.kafka.securityProtocol: expected PLAINTEXT or SSL or SASL_PLAINTEXT or SASL_SSL, got 'TLS'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=yes | trace.kafka.enabled: expected true or false, got 'yes'",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();

@@ -54,4 +54,19 @@ class DocumentIdTest {
         assertEquals(43, id.length());
         assertTrue(id.matches("[A-Za-z0-9_-]+"), id);
     }
+
+    @Test
+    void theKeyIsTheDedupeKeyInEverySchema() throws Exception {
+        String key = "5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01|bob@contoso.com|Pending";
+        assertEquals(key, DocumentId.key(MAPPER.readTree("""
+                {"messageTraceId":"5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01","recipientAddress":"bob@contoso.com","status":"Pending"}""")));
+        assertEquals(key, DocumentId.key(MAPPER.readTree("""
+                {"@timestamp":"2026-11-20T08:57:12.000Z","m365":{"message_trace":{"messageTraceId":"5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01",
+                 "recipientAddress":"bob@contoso.com","status":"Pending"}}}""")));
+        assertEquals(key, DocumentId.key(MAPPER.readTree("""
+                {"id":"5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01","recipientAddress":"bob@contoso.com","status":"pending"}""")),
+                "raw Graph row: status normalized");
+        assertEquals(DocumentId.digest(key), DocumentId.of(MAPPER.readTree("""
+                {"MessageTraceId":"5a6b7c8d-9e0f-4a1b-8c2d-08df2e3f4a01","RecipientAddress":"bob@contoso.com","Status":"Pending"}""")));
+    }
 }

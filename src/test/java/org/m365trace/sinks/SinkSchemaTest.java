@@ -124,6 +124,19 @@ class SinkSchemaTest {
         assertNull(SinkSchema.received(MAPPER.readTree("{\"a\":1}")));
     }
 
+    @Test
+    void aWrongSchemaNamesItsSinksSettingWhicheverPropertyIsBoundFirst() {
+        SinkSchema kafka = new SinkSchema();
+        kafka.setSchema("avro");
+        org.m365trace.SettingException e = org.junit.jupiter.api.Assertions.assertThrows(org.m365trace.SettingException.class,
+                () -> kafka.setSink("kafka"));
+        assertEquals("trace.kafka.schema: expected normalized, ecs or raw, got 'avro'", e.getMessage());
+        SinkSchema syslog = new SinkSchema();
+        syslog.setSink("syslog");
+        e = org.junit.jupiter.api.Assertions.assertThrows(org.m365trace.SettingException.class, () -> syslog.setSchema("xml"));
+        assertEquals("trace.syslog.schema: expected normalized, ecs or raw, got 'xml'", e.getMessage());
+    }
+
     private static SinkSchema schema(String value) {
         SinkSchema s = new SinkSchema();
         s.setSink("file");

@@ -245,4 +245,20 @@ class SpoolTest {
         s.append(big.replace("pad", "pad3"));
         assertFalse(s.isFull(), "it fits again");
     }
+
+    @Test
+    void retain_leaves_only_the_lines_still_to_send_in_the_batch() throws Exception {
+        Spool spool = spool(10, "5s");
+        spool.appendAll(java.util.List.of("a", "b", "c"), "");
+        spool.seal();
+        java.nio.file.Path batch;
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir)) {
+            batch = files.filter(f -> f.getFileName().toString().endsWith(".ndjson")).findFirst().orElseThrow();
+        }
+        spool.retain(batch.toString(), java.util.List.of("b", "c"));
+        assertEquals("b\nc\n", java.nio.file.Files.readString(batch));
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir)) {
+            assertEquals(1, files.count(), "rewritten in place, nothing left beside it");
+        }
+    }
 }
