@@ -132,7 +132,7 @@ public class TraceStateStore {
         if (cluster) {
             if (held == 0) {
                 epoch = 0;
-                throw new Fenced(TraceTenants.label(tenant) + "the tenant's lease is not this instance's (" + holder()
+                throw new Fenced("the tenant's lease is not this instance's (" + holder()
                         + "); this one does not poll or write it");
             }
             epoch = held;
@@ -143,7 +143,7 @@ public class TraceStateStore {
                 return epoch;
             }
             // stays fenced until a restart: claiming back would take turns with the other forwarder
-            throw new Fenced(TraceTenants.label(tenant) + "the state was claimed by another forwarder (" + holder()
+            throw new Fenced("the state was claimed by another forwarder (" + holder()
                     + "); this one no longer polls or writes it. Two forwarders on the same tenant without a cluster:"
                     + " give each its own tenants, or set trace.cluster.enabled=true on all (docs/scaling.md)");
         }
@@ -196,7 +196,7 @@ public class TraceStateStore {
     public <T> T write(Work<T> work) {
         long mine = epoch;
         if (mine == 0) {
-            throw new Fenced(TraceTenants.label(tenant) + "the state store was not claimed by this instance");
+            throw new Fenced("the state store was not claimed by this instance");
         }
         return write0(c -> {
             try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM trace_lease WHERE tenant = ? AND owner = ? AND epoch = ?"
@@ -206,7 +206,7 @@ public class TraceStateStore {
                 p.setLong(3, mine);
                 try (ResultSet r = p.executeQuery()) {
                     if (!r.next()) {
-                        throw new Fenced(TraceTenants.label(tenant) + "this instance no longer holds the tenant (epoch " + mine
+                        throw new Fenced("this instance no longer holds the tenant (epoch " + mine
                                 + "); the write was refused, nothing of it stored");
                     }
                 }
@@ -237,7 +237,7 @@ public class TraceStateStore {
 
     private StateStoreException failed(SQLException e) {
         // the message of the driver names the host, never the password; the URL is not repeated (it may hold one)
-        return new StateStoreException(TraceTenants.label(tenant) + "state store (PostgreSQL) failed: " + e.getMessage(), e);
+        return new StateStoreException("state store (PostgreSQL) failed: " + e.getMessage(), e);
     }
 
     /** The pool, created at the first use: PostgreSQL down at the start fails the first poll, not the start. */
