@@ -40,7 +40,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
             "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
-            "cluster.enabled");
+            "cluster.enabled", "cluster.failoverWithin");
     /** The secret keys: their values are taken as given, never parsed for placeholders (a password may hold "{{"). */
     static final Set<String> SECRET_KEYS = Set.of("clientSecret", "password", "clientCertificatePassword",
             "state.password");

@@ -30,7 +30,7 @@ public final class StateSchema {
     private static final Logger LOG = LoggerFactory.getLogger(StateSchema.class);
 
     /** The migrations, oldest first; the position + 1 is the version. Add, never edit or remove. */
-    static final List<String> VERSIONS = List.of("V1__state.sql");
+    static final List<String> VERSIONS = List.of("V1__state.sql", "V2__cluster.sql");
 
     /** Any number the other users of the database are unlikely to take for their advisory locks. */
     private static final long LOCK = 0x6d333635_74726163L;   // "m365trac"

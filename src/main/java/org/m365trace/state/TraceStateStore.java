@@ -5,11 +5,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.UUID;
 
 import javax.sql.DataSource;
 
+import org.m365trace.Durations;
 import org.m365trace.Secret;
 import org.m365trace.SettingException;
 import org.m365trace.source.TraceTenants;
@@ -44,7 +46,10 @@ public class TraceStateStore {
     private String instance = "";
     private boolean cluster;
     /** This process: two processes named alike (a restart, a copied setting) are still two holders. */
-    private final String token = UUID.randomUUID().toString().substring(0, 8);
+    private static final String TOKEN = UUID.randomUUID().toString().substring(0, 8);
+    private Duration failoverWithin = Duration.ofSeconds(30);
+    private PgClusterService clusterService;
+    private PgClusterView view;
 
     private StatePool pool;
     private volatile long epoch;
@@ -84,7 +89,7 @@ public class TraceStateStore {
 
     /** This instance as lease owner: {@code trace.instance} (or the host name) and a token of this process. */
     public String owner() {
-        return instanceName() + "/" + token;
+        return instanceName() + "/" + TOKEN;
     }
 
     /** {@code trace.instance}, else the host name. */
@@ -161,6 +166,41 @@ public class TraceStateStore {
         });
         LOG.info("{}state store: PostgreSQL, tenant claimed by {} (epoch {})", TraceTenants.label(tenant), owner(), epoch);
         return epoch;
+    }
+
+    /**
+     * Before each poll, in a cluster: true when this instance does not hold the tenant's lease, and the poll is skipped
+     * (quietly: another instance polls the tenant). A lease this instance was asked to give back (more than its share)
+     * goes back here, between two polls. Always false without a cluster.
+     */
+    public boolean skips() {
+        if (!isJdbc() || !cluster) {
+            return false;
+        }
+        PgClusterView v = view();
+        if (v.isReleaseRequested()) {
+            v.giveBack();
+            epoch = 0;
+            return true;
+        }
+        return !v.isLeader();
+    }
+
+    /** This tenant's view of the cluster service, taken part in from the first call on. */
+    synchronized PgClusterView view() {
+        if (view == null) {
+            clusterService = PgClusterService.shared(jdbcUrl, username, password(), owner(), failoverWithin);
+            try {
+                view = (PgClusterView) clusterService.getView(key());
+            } catch (Exception e) {
+                throw new IllegalStateException("cluster view of " + key() + ": " + e.getMessage(), e);
+            }
+        }
+        return view;
+    }
+
+    private String password() {
+        return Secret.of("trace.state.password", Secret.text(password), passwordFile).value();
     }
 
     /** Who holds the tenant now, for a message. */
@@ -245,7 +285,7 @@ public class TraceStateStore {
         StatePool p;
         synchronized (this) {
             if (pool == null) {
-                pool = StatePool.acquire(jdbcUrl, username, Secret.of("trace.state.password", Secret.text(password), passwordFile).value());
+                pool = StatePool.acquire(jdbcUrl, username, password());
             }
             p = pool;
         }
@@ -254,6 +294,16 @@ public class TraceStateStore {
 
     /** Lets go of the pool (closed with its last user). */
     public synchronized void close() {
+        if (view != null) {
+            try {
+                clusterService.releaseView(view);
+            } catch (Exception e) {
+                LOG.debug("cluster view of {}: {}", key(), e.getMessage());
+            }
+            clusterService.release();
+            view = null;
+            clusterService = null;
+        }
         if (pool != null) {
             pool.release();
             pool = null;
@@ -268,8 +318,15 @@ public class TraceStateStore {
         this.store = s;
     }
 
-    /** Checks the settings of the jdbc store (the Kamelet's init method): one line naming the setting. */
+    /**
+     * Checks the settings of the jdbc store (the Kamelet's init method): one line naming the setting. In a cluster,
+     * takes part in the tenant's view, so that the heartbeat may take its lease before the first poll.
+     */
     public void validate() {
+        if (cluster && !isJdbc()) {
+            throw new SettingException("trace.cluster.enabled: a cluster shares its state in PostgreSQL; set trace.state.store=jdbc"
+                    + " (and trace.state.jdbcUrl) too");
+        }
         if (isJdbc()) {
             SettingException.require("trace.state.jdbcUrl", jdbcUrl, "a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db)"
                     + " with trace.state.store=jdbc");
@@ -277,6 +334,17 @@ public class TraceStateStore {
                 throw new SettingException("trace.state.jdbcUrl: expected a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db),"
                         + " got another kind");
             }
+            if (cluster) {
+                view();
+            }
+        }
+    }
+
+    /** trace.cluster.failoverWithin: a dead instance's tenants are taken over within this. */
+    public void setFailoverWithin(String failoverWithin) {
+        this.failoverWithin = Durations.parse("trace.cluster.failoverWithin", failoverWithin);
+        if (this.failoverWithin.toSeconds() < 3) {
+            throw new SettingException("trace.cluster.failoverWithin", "3s or more", failoverWithin);
         }
     }
 
