@@ -45,6 +45,7 @@ public class TraceStateStore {
     private String tenant = "";
     private String instance = "";
     private boolean cluster;
+    private boolean replay;
     /** This process: two processes named alike (a restart, a copied setting) are still two holders. */
     private static final String TOKEN = UUID.randomUUID().toString().substring(0, 8);
     private Duration failoverWithin = Duration.ofSeconds(30);
@@ -375,7 +376,16 @@ public class TraceStateStore {
 
     /** In a cluster the leases are the cluster service's; this store only checks them. */
     public void setCluster(boolean cluster) {
-        this.cluster = cluster;
+        this.cluster = cluster && !replay;
+    }
+
+    /**
+     * A replay run ({@code trace.replay.from}) reads a time range once and writes no state: it takes part in no
+     * cluster, so it runs beside a running cluster instead of waiting for a tenant's lease.
+     */
+    public void setReplayFrom(String replayFrom) {
+        this.replay = replayFrom != null && !replayFrom.isBlank();
+        this.cluster = cluster && !replay;
     }
 
     public boolean isCluster() {

@@ -153,6 +153,16 @@ class JdbcStateTest {
         TraceStateStore file = new TraceStateStore();
         file.validate();
         assertEquals(0, file.claim(), "the file store claims nothing");
+        file.setCluster(true);
+        assertTrue(assertThrows(SettingException.class, file::validate).getMessage().startsWith("trace.cluster.enabled:"),
+                "a cluster needs the jdbc store");
+        TraceStateStore replay = new TraceStateStore();
+        replay.setStore("jdbc");
+        replay.setJdbcUrl(url);
+        replay.setCluster(true);
+        replay.setReplayFrom("2026-03-02T10:00:00Z");
+        replay.validate();
+        assertFalse(replay.skips(), "a replay takes part in no cluster: it never waits for a lease");
     }
 
     /**
