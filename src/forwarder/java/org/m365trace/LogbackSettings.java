@@ -49,6 +49,9 @@ public final class LogbackSettings extends ContextAwareBase implements Configura
         context.getLogger("org.apache.hc.client5").setLevel(Level.WARN);
         // a failed sign-in is logged once per episode by the forwarder, naming the setting; MSAL4J's own line repeats it
         context.getLogger("com.microsoft.aad.msal4j").setLevel(Level.OFF);
+        // an outage of the state store's PostgreSQL is logged once per episode by the forwarder; the pool's line (with a
+        // stack trace) for each connection it drops repeats it
+        context.getLogger("com.zaxxer.hikari").setLevel(Level.ERROR);
 
         // the Kafka client: its settings at every start, and lines per reconnect and retry while a broker is away; the forwarder logs
         // a failed delivery once per episode

@@ -11,6 +11,7 @@ import org.apache.camel.http.base.HttpOperationFailedException;
 import org.m365trace.source.MalformedPageException;
 import org.m365trace.source.TraceAuth;
 import org.m365trace.source.TraceTenants;
+import org.m365trace.state.TraceStateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,7 +135,8 @@ public class TraceErrors {
     String kind(Throwable e) {
         Throwable t = e;
         while (t != null && !(t instanceof HttpOperationFailedException) && !(t instanceof MalformedPageException)
-                && !(t instanceof TraceAuth.TokenRequestFailed) && t.getCause() != null && t.getCause() != t) {
+                && !(t instanceof TraceAuth.TokenRequestFailed) && !(t instanceof TraceStateStore.StateStoreException)
+                && t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
         if (t instanceof HttpOperationFailedException h) {
@@ -146,7 +148,7 @@ public class TraceErrors {
         if (t instanceof MalformedPageException) {
             return "malformed page: " + firstLine(t.getMessage());
         }
-        if (t instanceof TraceAuth.TokenRequestFailed) {
+        if (t instanceof TraceAuth.TokenRequestFailed || t instanceof TraceStateStore.StateStoreException) {
             return firstLine(t.getMessage());
         }
         Throwable shown = t == null ? e : t;

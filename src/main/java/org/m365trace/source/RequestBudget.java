@@ -1,5 +1,8 @@
 package org.m365trace.source;
 
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,11 +11,15 @@ import java.util.Deque;
 
 import org.m365trace.Durations;
 import org.m365trace.SettingException;
+import org.m365trace.state.TraceStateStore;
 
 /**
  * Paces API requests below the tenant's quota (Graph message trace: 100 requests per 5 minutes, list and details
  * together): at most {@code requests} per {@code period}, on a sliding window. {@code reserve()} books the next
  * request and says how long to wait before sending it, so a long catch-up slows down instead of living on 429s.
+ * <p>
+ * With the jdbc state store the requests are also kept in PostgreSQL ({@code trace_budget}): an instance that takes
+ * the tenant over paces its requests with those of the one before.
  */
 public class RequestBudget {
 
@@ -23,6 +30,11 @@ public class RequestBudget {
     private Clock clock = Clock.systemUTC();
     private final Deque<Instant> sent = new ArrayDeque<>();
     private boolean paced = true;
+    private TraceStateStore state;
+    /** The epoch under which the requests were loaded from the table; -1: not loaded. */
+    private long loadedEpoch = -1;
+    /** The row of the request booked last (jdbc store). */
+    private long lastRow;
 
     /** Milliseconds to wait before the next request; the request is booked at that time. */
     public synchronized long reserve() {
@@ -30,6 +42,9 @@ public class RequestBudget {
             return 0;
         }
         Instant now = clock.instant();
+        if (jdbc() && state.epoch() != loadedEpoch) {
+            load(now);
+        }
         while (!sent.isEmpty() && !sent.peekFirst().plus(period).isAfter(now)) {
             sent.pollFirst();
         }
@@ -41,6 +56,9 @@ public class RequestBudget {
             at = free.isAfter(now) ? free : now;
         }
         sent.addLast(at);
+        if (jdbc()) {
+            lastRow = book(at, now);
+        }
         return Duration.between(now, at).toMillis();
     }
 
@@ -54,7 +72,63 @@ public class RequestBudget {
         if (paced && !sent.isEmpty() && sent.peekLast().isBefore(now)) {
             sent.pollLast();
             sent.addLast(now);
+            if (jdbc() && lastRow != 0) {
+                long row = lastRow;
+                state.read(c -> {
+                    try (PreparedStatement p = c.prepareStatement("UPDATE trace_budget SET sent = ? WHERE id = ?")) {
+                        p.setTimestamp(1, Timestamp.from(now));
+                        p.setLong(2, row);
+                        return p.executeUpdate();
+                    }
+                });
+            }
         }
+    }
+
+    private boolean jdbc() {
+        return state != null && state.isJdbc();
+    }
+
+    /** The tenant's requests of the last period, from the table: this instance has just taken the tenant. */
+    private void load(Instant now) {
+        sent.clear();
+        state.read(c -> {
+            try (PreparedStatement p = c.prepareStatement("SELECT sent FROM trace_budget WHERE tenant = ? AND sent > ? ORDER BY sent")) {
+                p.setString(1, state.key());
+                p.setTimestamp(2, Timestamp.from(now.minus(period)));
+                try (ResultSet r = p.executeQuery()) {
+                    while (r.next()) {
+                        sent.addLast(r.getTimestamp(1).toInstant());
+                    }
+                }
+            }
+            return null;
+        });
+        loadedEpoch = state.epoch();
+    }
+
+    /** Keeps a booked request in the table (and forgets the tenant's requests older than a period); its row id. */
+    private long book(Instant at, Instant now) {
+        return state.read(c -> {
+            try (PreparedStatement p = c.prepareStatement("DELETE FROM trace_budget WHERE tenant = ? AND sent < ?")) {
+                p.setString(1, state.key());
+                p.setTimestamp(2, Timestamp.from(now.minus(period)));
+                p.executeUpdate();
+            }
+            try (PreparedStatement p = c.prepareStatement("INSERT INTO trace_budget (tenant, sent) VALUES (?, ?) RETURNING id")) {
+                p.setString(1, state.key());
+                p.setTimestamp(2, Timestamp.from(at));
+                try (ResultSet r = p.executeQuery()) {
+                    r.next();
+                    return r.getLong(1);
+                }
+            }
+        });
+    }
+
+    /** The state store: with {@code jdbc} the requests are shared through PostgreSQL. */
+    public void setState(TraceStateStore state) {
+        this.state = state;
     }
 
     public void setRequests(int requests) {

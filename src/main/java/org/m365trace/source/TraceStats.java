@@ -244,7 +244,7 @@ public class TraceStats implements CamelContextAware {
 
     /** Seconds from the end of the last committed window to now; NaN before the first one. */
     double lagSeconds() {
-        Instant committed = checkpoint == null ? null : checkpoint.read();
+        Instant committed = checkpoint == null ? null : checkpoint.last();
         return committed == null ? Double.NaN : Duration.between(committed, clock.instant()).toMillis() / 1000.0;
     }
 

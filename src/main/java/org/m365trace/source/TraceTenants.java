@@ -38,9 +38,12 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
             "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
-            "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains");
+            "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
+            "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
+            "cluster.enabled", "cluster.failoverWithin");
     /** The secret keys: their values are taken as given, never parsed for placeholders (a password may hold "{{"). */
-    static final Set<String> SECRET_KEYS = Set.of("clientSecret", "password", "clientCertificatePassword");
+    static final Set<String> SECRET_KEYS = Set.of("clientSecret", "password", "clientCertificatePassword",
+            "state.password");
     /** The sinks whose schema may be raw: their sources keep each row as served (Kamelet parameter rawRows). */
     static final List<String> SINKS = List.of("file", "syslog", "http");
 
@@ -135,12 +138,12 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
      */
     private void secrets(String pollRouteId, String tenant, Map<String, String> values) {
         for (String key : SECRET_KEYS) {
-            String value = values.get(key);
+            String value = values.get(parameter(key));
             if (value != null && !value.isEmpty()) {
-                String name = "trace-secret-" + pollRouteId + "-" + key;
+                String name = "trace-secret-" + pollRouteId + "-" + parameter(key);
                 camelContext.getRegistry().bind(name, Secret.of(tenant.isEmpty() ? "trace." + key : "trace.tenant." + tenant + "." + key,
                         value, null));
-                values.put(key, "#bean:" + name);
+                values.put(parameter(key), "#bean:" + name);
             }
         }
     }

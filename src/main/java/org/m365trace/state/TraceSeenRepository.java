@@ -13,6 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,6 +48,13 @@ import org.slf4j.LoggerFactory;
  * Bounded: memory holds a 128-bit digest of each key (about 24 bytes a key, 12 MB for 500 000), not the key text;
  * the oldest key is forgotten when a new one comes in at the bound. Camel's {@code FileIdempotentRepository} is not
  * used because it reads the whole file into memory and rewrites it in place when trimming.
+ * <p>
+ * With the jdbc state store ({@link #setState}) the keys live in PostgreSQL instead of {@code seen.dat}: table
+ * {@code trace_seen}, primary key (tenant, digest), so a key is stored once whoever stores it; a page's keys are
+ * inserted in one statement ({@code INSERT ... ON CONFLICT DO NOTHING}, the inserted count compared) in a transaction
+ * that checks this instance still holds the tenant. Memory still answers {@link #add}; it is loaded from the table when
+ * this instance takes the tenant ({@link #sync}, at each poll). Keys of records the sinks took while the database was
+ * away are kept and stored at the next commit: they are not forwarded again meanwhile.
  */
 public class TraceSeenRepository extends ServiceSupport implements IdempotentRepository {
 
@@ -68,6 +80,15 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
     private Writer log;
     private long logLines;
 
+    /** The jdbc state store, or null (files). */
+    private TraceStateStore state;
+    /** The epoch under which memory was loaded from the table; -1: not loaded. */
+    private long loadedEpoch = -1;
+    /** Keys of records the sinks took, not stored yet (the database was away): stored at the next commit. */
+    private final List<UUID> unsaved = new ArrayList<>();
+    /** Keys inserted since the table was last pruned to the newest cacheSize. */
+    private long sincePrune;
+
     public void setFileStore(String fileStore) {
         this.file = Path.of(fileStore);
     }
@@ -81,10 +102,20 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         this.bypass = replayFrom != null && !replayFrom.isBlank();
     }
 
+    /** The state store: with {@code jdbc} the keys live in PostgreSQL. */
+    public void setState(TraceStateStore state) {
+        this.state = state;
+    }
+
+    private boolean jdbc() {
+        return state != null && state.isJdbc();
+    }
+
     @Override
     protected synchronized void doStart() throws Exception {
         keys = new DigestSet(cacheSize);
-        if (bypass) {
+        if (bypass || jdbc()) {
+            loadedEpoch = -1;       // loaded at the first poll (sync): PostgreSQL may be away at the start
             return;
         }
         logLines = 0;
@@ -155,6 +186,17 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
                 stored.add(key);
             }
         }
+        if (stored.isEmpty()) {
+            return;
+        }
+        if (jdbc()) {
+            List<UUID> digests = new ArrayList<>(stored.size());
+            for (String key : stored) {
+                digests.add(DigestSet.digest(key));
+            }
+            store(digests);
+            return;
+        }
         // every key of the batch is out of reserved before anything is written: if the write fails, the rollback
         // that follows forgets none of them, and what the sinks took is not forwarded again by this process
         try {
@@ -165,14 +207,119 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         } catch (IOException e) {
             throw cannotWrite(e);
         }
-        if (!stored.isEmpty()) {
-            written(stored.size());
-        }
+        written(stored.size());
     }
 
     /** The writer of the key log (tests: one that fails). */
     void log(Writer writer) {
         log = writer;
+    }
+
+    /**
+     * Before a poll, with the jdbc store: makes sure this instance holds the tenant ({@link TraceStateStore#claim}), loads
+     * the keys from the table when it took the tenant since the last load (another instance may have stored keys
+     * meanwhile), and stores keys left unsaved by an outage. Fails the poll when the database is away or another
+     * instance holds the tenant. Nothing with the file store.
+     */
+    public synchronized void sync() {
+        if (bypass || !jdbc()) {
+            return;
+        }
+        long epoch = state.claim();
+        if (epoch != loadedEpoch) {
+            load();
+            loadedEpoch = epoch;
+        }
+        if (!unsaved.isEmpty()) {
+            store(List.of());
+        }
+    }
+
+    /** Memory from the table: the newest cacheSize keys, oldest first, and the keys on the last two windows' ends. */
+    private void load() {
+        DigestSet loaded = new DigestSet(cacheSize);
+        Set<String> before = new LinkedHashSet<>();
+        Set<String> last = new LinkedHashSet<>();
+        state.read(c -> {
+            c.setAutoCommit(false);                 // a cursor: fetchSize rows at a time, not 500 000 at once
+            try (PreparedStatement p = c.prepareStatement("SELECT digest FROM (SELECT digest, seq FROM trace_seen WHERE tenant = ?"
+                    + " ORDER BY seq DESC LIMIT ?) newest ORDER BY seq")) {
+                p.setFetchSize(10_000);
+                p.setString(1, state.key());
+                p.setInt(2, cacheSize);
+                try (ResultSet r = p.executeQuery()) {
+                    while (r.next()) {
+                        loaded.add(r.getObject(1, UUID.class));
+                    }
+                }
+            }
+            try (PreparedStatement p = c.prepareStatement("SELECT older, key FROM trace_seen_bound WHERE tenant = ?")) {
+                p.setString(1, state.key());
+                try (ResultSet r = p.executeQuery()) {
+                    while (r.next()) {
+                        (r.getBoolean(1) ? before : last).add(r.getString(2));
+                    }
+                }
+            }
+            c.commit();
+            return null;
+        });
+        for (UUID d : unsaved) {
+            loaded.add(d);
+        }
+        keys = loaded;
+        reserved.clear();
+        onBound.clear();
+        inOverlap.clear();
+        pinned = last;
+        pinnedBefore = before;
+        LOG.debug("dedupe store {}: {} keys loaded from PostgreSQL, {} on the last two windows' ends", state.key(), keys.size(),
+                pinned.size() + pinnedBefore.size());
+    }
+
+    /**
+     * Stores {@code digests} and any left unsaved, in one insert, only while this instance holds the tenant. On failure
+     * they stay in memory (their records were taken by the sinks) and are stored at the next commit or poll.
+     */
+    private void store(List<UUID> digests) {
+        unsaved.addAll(digests);
+        UUID[] batch = unsaved.toArray(new UUID[0]);
+        int inserted = state.write(c -> {
+            Array array = c.createArrayOf("uuid", batch);
+            try (PreparedStatement p = c.prepareStatement("INSERT INTO trace_seen (tenant, digest, epoch) SELECT ?, d, ?"
+                    + " FROM unnest(?) WITH ORDINALITY AS k(d, i) ORDER BY i ON CONFLICT (tenant, digest) DO NOTHING")) {
+                p.setString(1, state.key());
+                p.setLong(2, state.epoch());
+                p.setArray(3, array);
+                return p.executeUpdate();
+            } finally {
+                array.free();
+            }
+        });
+        unsaved.clear();
+        if (inserted < batch.length) {
+            LOG.info("dedupe store {}: {} of {} keys were stored already (a commit repeated after an outage, or another holder"
+                    + " of the tenant forwarded them)", state.key(), batch.length - inserted, batch.length);
+        }
+        sincePrune += inserted;
+        if (sincePrune >= cacheSize) {
+            prune();
+        }
+    }
+
+    /** Keeps the newest cacheSize keys of the tenant in the table, as compaction keeps them in seen.dat. */
+    private void prune() {
+        int removed = state.write(c -> {
+            try (PreparedStatement p = c.prepareStatement("DELETE FROM trace_seen WHERE tenant = ? AND seq < (SELECT seq FROM"
+                    + " trace_seen WHERE tenant = ? ORDER BY seq DESC OFFSET ? LIMIT 1)")) {
+                p.setString(1, state.key());
+                p.setString(2, state.key());
+                p.setInt(3, cacheSize - 1);
+                return p.executeUpdate();
+            }
+        });
+        sincePrune = 0;
+        LOG.debug("dedupe store {}: {} keys older than the newest {} pruned", state.key(), removed, cacheSize);
     }
 
     /** The page failed: the keys reserved and not committed are forgotten, the window read again forwards them. */
@@ -211,6 +358,10 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         }
         // the rows of the last overlap come again in the next poll: their keys become the newest (in memory; after a
         // restart seen.dat's order holds, see docs/operations.md, "Dedupe bound")
+        if (jdbc()) {
+            carryBoundInTable();
+            return;
+        }
         for (String key : inOverlap) {       // each forwarded, now or before: the window was read whole
             UUID digest = DigestSet.digest(key);
             keys.remove(digest);
@@ -241,6 +392,68 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         }
     }
 
+    /**
+     * carryBound with the jdbc store, in one transaction of the holder: the keys of the last overlap become the newest
+     * in the table as in memory (so pruning keeps them, and a new holder loads them), and the keys on the window's end
+     * replace the older of the two bound sets. Memory changes only once that is stored: a failure leaves the window
+     * to be read again with the bounds it had.
+     */
+    private void carryBoundInTable() {
+        if (!unsaved.isEmpty()) {
+            store(List.of());
+        }
+        boolean bounds = !(pinned.isEmpty() && pinnedBefore.isEmpty() && onBound.isEmpty());
+        Set<String> before = bounds ? pinned : pinnedBefore;
+        Set<String> last = bounds ? new LinkedHashSet<>(onBound) : pinned;
+        UUID[] overlap = inOverlap.stream().map(DigestSet::digest).distinct().toArray(UUID[]::new);
+        if (overlap.length > 0 || bounds) {
+            state.write(c -> {
+                if (overlap.length > 0) {
+                    Array array = c.createArrayOf("uuid", overlap);
+                    try (PreparedStatement p = c.prepareStatement("UPDATE trace_seen SET seq = nextval('trace_seen_seq')"
+                            + " WHERE tenant = ? AND digest = ANY(?)")) {
+                        p.setString(1, state.key());
+                        p.setArray(2, array);
+                        p.executeUpdate();
+                    } finally {
+                        array.free();
+                    }
+                }
+                if (bounds) {
+                    writeBounds(c, before, last);
+                }
+                return null;
+            });
+        }
+        for (UUID digest : overlap) {
+            keys.remove(digest);
+            keys.add(digest);
+        }
+        inOverlap.clear();
+        pinnedBefore = before;
+        pinned = last;
+        onBound.clear();
+    }
+
+    private void writeBounds(Connection c, Set<String> before, Set<String> last) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("DELETE FROM trace_seen_bound WHERE tenant = ?")) {
+            p.setString(1, state.key());
+            p.executeUpdate();
+        }
+        try (PreparedStatement p = c.prepareStatement("INSERT INTO trace_seen_bound (tenant, older, key) VALUES (?, ?, ?)"
+                + " ON CONFLICT DO NOTHING")) {
+            for (Set<String> set : List.of(before, last)) {
+                for (String key : set) {
+                    p.setString(1, state.key());
+                    p.setBoolean(2, set == before);
+                    p.setString(3, key);
+                    p.addBatch();
+                }
+            }
+            p.executeBatch();
+        }
+    }
+
     private boolean isPinned(String key) {
         return pinned.contains(key) || pinnedBefore.contains(key);
     }
@@ -260,7 +473,19 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
             return false;
         }
         if (!reserved.remove(key)) {
-            append(REMOVED + key + "\n", 1);
+            if (jdbc()) {
+                UUID digest = DigestSet.digest(key);
+                unsaved.remove(digest);
+                state.write(c -> {
+                    try (PreparedStatement p = c.prepareStatement("DELETE FROM trace_seen WHERE tenant = ? AND digest = ?")) {
+                        p.setString(1, state.key());
+                        p.setObject(2, digest);
+                        return p.executeUpdate();
+                    }
+                });
+            } else {
+                append(REMOVED + key + "\n", 1);
+            }
         }
         return true;
     }
@@ -278,6 +503,19 @@ public class TraceSeenRepository extends ServiceSupport implements IdempotentRep
         inOverlap.clear();
         pinned = new LinkedHashSet<>();
         pinnedBefore = new LinkedHashSet<>();
+        if (jdbc()) {
+            unsaved.clear();
+            state.write(c -> {
+                for (String table : List.of("trace_seen", "trace_seen_bound")) {
+                    try (PreparedStatement p = c.prepareStatement("DELETE FROM " + table + " WHERE tenant = ?")) {
+                        p.setString(1, state.key());
+                        p.executeUpdate();
+                    }
+                }
+                return null;
+            });
+            return;
+        }
         try {
             log.close();
             Files.deleteIfExists(file);

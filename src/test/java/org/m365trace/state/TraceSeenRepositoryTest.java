@@ -24,7 +24,8 @@ class TraceSeenRepositoryTest {
     @TempDir
     Path dir;
 
-    private TraceSeenRepository open(int cacheSize) {
+    /** A dedupe store, as a forwarder's start opens it; the same store again after a stop (a restart). */
+    protected TraceSeenRepository open(int cacheSize) {
         TraceSeenRepository repo = new TraceSeenRepository();
         repo.setFileStore(dir.resolve("seen.dat").toString());
         repo.setCacheSize(cacheSize);
@@ -192,14 +193,19 @@ class TraceSeenRepositoryTest {
         for (int i = 15; i < 25; i++) {
             assertTrue(repo.contains("k" + i), "k" + i + " is among the newest");
         }
-        // compacted at 20 lines to the newest 10, then 5 more appended
-        assertEquals(15, Files.readAllLines(dir.resolve("seen.dat")).size());
+        // compacted (pruned) at 20 keys to the newest 10, then 5 more stored
+        assertEquals(15, storedKeys());
         repo.stop();
 
         TraceSeenRepository again = open(10);
         assertEquals(10, again.size());
         assertTrue(again.contains("k24"));
         assertFalse(again.contains("k14"));
+    }
+
+    /** Keys in the store's persistent form: lines of seen.dat. */
+    protected long storedKeys() throws Exception {
+        return Files.readAllLines(dir.resolve("seen.dat")).size();
     }
 
     @Test

@@ -1,0 +1,76 @@
+package org.m365trace.state;
+
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+/**
+ * The connection pools of the PostgreSQL state store, one per database and user, shared by the tenants of a process
+ * (each tenant's source has a {@link TraceStateStore} of its own; a pool each would be hundreds of connections) and
+ * closed when the last of them closes. The schema is migrated once per pool, at its first use.
+ */
+final class StatePool {
+
+    private static final Map<String, StatePool> POOLS = new HashMap<>();
+
+    private final String key;
+    private final HikariDataSource ds;
+    private int users;
+    private boolean migrated;
+
+    private StatePool(String key, HikariDataSource ds) {
+        this.key = key;
+        this.ds = ds;
+    }
+
+    static synchronized StatePool acquire(String url, String username, String password) {
+        String key = url + "\n" + username;
+        StatePool pool = POOLS.get(key);
+        if (pool == null) {
+            HikariConfig c = new HikariConfig();
+            c.setPoolName("trace-state");
+            c.setJdbcUrl(url);
+            c.setUsername(username.isEmpty() ? null : username);
+            c.setPassword(password.isEmpty() ? null : password);
+            c.setMaximumPoolSize(10);
+            c.setMinimumIdle(1);
+            // an outage fails the poll within seconds (logged once, retried at the next poll), never hangs it
+            c.setConnectionTimeout(5_000);
+            c.setValidationTimeout(2_000);
+            c.setInitializationFailTimeout(-1);     // PostgreSQL down at start: the first poll fails, the start does not
+            c.addDataSourceProperty("connectTimeout", "5");
+            c.addDataSourceProperty("socketTimeout", "60");
+            c.addDataSourceProperty("tcpKeepAlive", "true");
+            c.addDataSourceProperty("ApplicationName", "m365-trace-forwarder");
+            pool = new StatePool(key, new HikariDataSource(c));
+            POOLS.put(key, pool);
+        }
+        pool.users++;
+        return pool;
+    }
+
+    /** The pool's data source, the schema migrated. */
+    DataSource dataSource() throws SQLException {
+        synchronized (this) {
+            if (!migrated) {
+                StateSchema.migrate(ds);
+                migrated = true;
+            }
+        }
+        return ds;
+    }
+
+    void release() {
+        synchronized (StatePool.class) {
+            if (--users == 0) {
+                POOLS.remove(key);
+                ds.close();
+            }
+        }
+    }
+}
