@@ -73,6 +73,10 @@ class JdbcSeenRepositoryTest extends TraceSeenRepositoryTest {
     void aCompactionThatACrashInterruptedLeavesTheOldStore() {
     }
 
+    @Override                                   // the file's writer: a database write that fails is JdbcStateTest's
+    void aCommitWhoseWriteFailsForgetsNoneOfItsKeys() {
+    }
+
     @Test
     void nothingIsWrittenToTheStateFolder() {
         TraceSeenRepository repo = open(100);
