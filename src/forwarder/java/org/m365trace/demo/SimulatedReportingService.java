@@ -83,6 +83,7 @@ public class SimulatedReportingService {
 
     private final List<Row> rows = Collections.synchronizedList(new ArrayList<>());
     private final Set<String> served = Collections.synchronizedSet(new LinkedHashSet<>());
+    private final Map<String, Instant> lastServed = new java.util.concurrent.ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<String> faults = new ConcurrentLinkedQueue<>();
     /** Faults aimed at a page number (1 = a window's first page): {page, kind}. */
     private final ConcurrentLinkedQueue<Object[]> pageFaults = new ConcurrentLinkedQueue<>();
@@ -234,6 +235,16 @@ public class SimulatedReportingService {
             rows.forEach(r -> byKey.put(r.key(), r));
         }
         return byKey;
+    }
+
+    private void served(Row r) {
+        served.add(r.key());
+        lastServed.put(r.key(), Instant.now());
+    }
+
+    /** When the row of {@code key} was last served in a reply (tests: was it only in a page a killed client held?). */
+    public Instant lastServed(String key) {
+        return lastServed.get(key);
     }
 
     public Set<String> servedKeys() {
@@ -413,7 +424,7 @@ public class SimulatedReportingService {
             if ("truncated".equals(fault)) {
                 body = body.substring(0, body.length() / 2);
             } else if (!stall) {
-                page.forEach(r -> served.add(r.key()));
+                page.forEach(this::served);
             }
             ex.getResponseHeaders().add("Content-Type", "application/json;odata=" + (verbose ? "verbose" : "minimalmetadata") + ";charset=utf-8");
             if (stall) {
@@ -530,7 +541,7 @@ public class SimulatedReportingService {
             root.put("@odata.nextLink", "http://127.0.0.1:" + server.getAddress().getPort() + uri.getPath() + "?$filter="
                     + enc(q.get("$filter")) + "&$top=" + top + "&$skiptoken=" + token);
         }
-        page.forEach(r -> served.add(r.key()));
+        page.forEach(this::served);
         reply(ex, 200, root.toString());
     }
 
