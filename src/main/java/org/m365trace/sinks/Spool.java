@@ -422,6 +422,9 @@ public class Spool {
         StringBuilder text = new StringBuilder();
         lines.forEach(line -> text.append(line).append('\n'));
         Files.writeString(next, text, StandardCharsets.UTF_8);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(next, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);             // on disk before it replaces the batch: a power loss keeps one or the other
+        }
         Files.move(next, batch, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 

@@ -46,6 +46,9 @@ final class StatePool {
             c.addDataSourceProperty("connectTimeout", "5");
             c.addDataSourceProperty("socketTimeout", "60");
             c.addDataSourceProperty("tcpKeepAlive", "true");
+            // a session left inside a transaction (its instance lost, or cut off, mid-write) is ended by the server
+            // after 10 s, releasing its lock on the tenant's lease row, which every other instance's heartbeat waits on
+            c.addDataSourceProperty("options", "-c idle_in_transaction_session_timeout=10000");
             c.addDataSourceProperty("ApplicationName", "m365-trace-forwarder");
             pool = new StatePool(key, new HikariDataSource(c));
             POOLS.put(key, pool);

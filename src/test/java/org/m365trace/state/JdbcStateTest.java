@@ -66,6 +66,19 @@ class JdbcStateTest {
     }
 
     @Test
+    void aSessionLeftInsideATransactionIsEndedByTheServer() throws Exception {
+        // an instance lost mid-write must not hold the lock on a lease row, which every heartbeat waits on, for long
+        StatePool pool = StatePool.acquire(url, "postgres", "");
+        try (var c = pool.dataSource().getConnection(); var s = c.createStatement();
+                var r = s.executeQuery("SHOW idle_in_transaction_session_timeout")) {
+            assertTrue(r.next());
+            assertEquals("10s", r.getString(1));
+        } finally {
+            pool.release();
+        }
+    }
+
+    @Test
     void theCheckpointMovesForwardOnlyAndANewInstanceReadsIt() throws Exception {
         TraceStateStore state = state(url);
         TraceCheckpoint c = checkpoint(state);
