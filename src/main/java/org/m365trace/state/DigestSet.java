@@ -3,28 +3,63 @@ package org.m365trace.state;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.UUID;
 
 /**
  * A set of at most {@code capacity} digests that forgets the oldest one when full: a ring of the digests in the
- * order they came, and an open-addressing table of ring positions (linear probing, backward-shift removal).
+ * order they came, and an open-addressing table of ring positions (linear probing, backward-shift removal, at most
+ * half full).
+ * <p>
+ * The ring grows as digests come, doubling up to {@code capacity}: a set costs memory for the keys it holds, not for
+ * those it may hold (about 21-25 bytes a key: two longs and a flag in the ring, one or two ints of table). A process
+ * with many tenants, each with the default bound of 500,000 keys, holds only what each tenant has seen.
  */
 public final class DigestSet {
-    private final long[] hi;
-    private final long[] lo;
-    private final boolean[] live;
-    private final int[] table;                // ring position + 1; 0 is an empty bucket
-    private final int mask;
-    private int next;                         // the ring position the next digest takes
+    /** The ring's first length: small tenants stay small. */
+    static final int FIRST_LENGTH = 1024;
+
+    private final int capacity;
+    private long[] hi;
+    private long[] lo;
+    private boolean[] live;
+    private int[] table;                      // ring position + 1; 0 is an empty bucket
+    private int mask;
+    private int next;                         // the ring position the next digest takes (== hi.length: grow or wrap)
     private int size;
 
     public DigestSet(int capacity) {
-        hi = new long[capacity];
-        lo = new long[capacity];
-        live = new boolean[capacity];
-        int buckets = Integer.highestOneBit(Math.max(capacity, 2) * 2 - 1) << 1;
+        if (capacity < 1) {
+            throw new IllegalArgumentException("a digest set holds at least one digest, not " + capacity);
+        }
+        this.capacity = capacity;
+        ring(Math.min(capacity, FIRST_LENGTH));
+    }
+
+    /** The most digests held at once; the oldest is forgotten beyond it. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Positions of the ring now (tests). */
+    int ringLength() {
+        return hi.length;
+    }
+
+    /** A ring of {@code length} positions, the digests held so far kept at their positions, and a table for it. */
+    private void ring(int length) {
+        int held = hi == null ? 0 : hi.length;
+        hi = hi == null ? new long[length] : Arrays.copyOf(hi, length);
+        lo = lo == null ? new long[length] : Arrays.copyOf(lo, length);
+        live = live == null ? new boolean[length] : Arrays.copyOf(live, length);
+        int buckets = Integer.highestOneBit(Math.max(length, 2) * 2 - 1) << 1;
         table = new int[buckets];
         mask = buckets - 1;
+        for (int p = 0; p < held; p++) {
+            if (live[p]) {
+                insert(p);
+            }
+        }
     }
 
     /** One MD5 per thread: looking one up for every key would cost more than the digest itself. */
@@ -78,6 +113,13 @@ public final class DigestSet {
         if (find(d) >= 0) {
             return false;
         }
+        if (next == hi.length) {
+            if (hi.length < capacity) {
+                ring((int) Math.min((long) hi.length * 2, capacity));   // not wrapped yet: positions stay in order
+            } else {
+                next = 0;
+            }
+        }
         if (live[next]) {
             removeBucket(find(hi[next], lo[next]));  // at the bound: forget the oldest
             size--;
@@ -85,14 +127,19 @@ public final class DigestSet {
         hi[next] = d.getMostSignificantBits();
         lo[next] = d.getLeastSignificantBits();
         live[next] = true;
-        int b = home(hi[next], lo[next]);
+        insert(next);
+        next++;
+        size++;
+        return true;
+    }
+
+    /** Puts ring position {@code p} into the table. */
+    private void insert(int p) {
+        int b = home(hi[p], lo[p]);
         while (table[b] != 0) {
             b = (b + 1) & mask;
         }
-        table[b] = next + 1;
-        next = (next + 1) % hi.length;
-        size++;
-        return true;
+        table[b] = p + 1;
     }
 
     public boolean remove(UUID d) {

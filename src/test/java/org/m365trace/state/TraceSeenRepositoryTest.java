@@ -244,17 +244,47 @@ class TraceSeenRepositoryTest {
 
     @Test
     void digestSetAgreesWithAPlainMapUnderRandomAddsAndRemoves() {
-        int capacity = 64;
+        digestSetAgreesWithModel(64, 200, 200_000, 1);
+    }
+
+    /** A set bounded above its first ring length grows (1024, 2048, 4096, then its bound) and forgets as before. */
+    @Test
+    void aGrowingDigestSetAgreesWithAPlainMapUnderRandomAddsAndRemoves() {
+        assertTrue(5000 > DigestSet.FIRST_LENGTH * 4);
+        digestSetAgreesWithModel(5000, 12_000, 300_000, 101);
+    }
+
+    /** Many tenants of the default bound: each costs memory for the keys it saw, not for 500,000. */
+    @Test
+    void aDigestSetHoldsMemoryForTheKeysItHolds() {
+        DigestSet set = new DigestSet(500_000);
+        for (int i = 0; i < 3000; i++) {
+            set.add(DigestSet.digest("key" + i));
+        }
+        assertEquals(4096, set.ringLength(), "grown by doubling from " + DigestSet.FIRST_LENGTH + " to hold 3000");
+        for (int i = 0; i < 3000; i++) {
+            assertTrue(set.contains(DigestSet.digest("key" + i)), "key" + i + " still held after growing");
+        }
+        DigestSet small = new DigestSet(1500);
+        for (int i = 0; i < 3000; i++) {
+            small.add(DigestSet.digest("key" + i));
+        }
+        assertEquals(1500, small.ringLength(), "never beyond its bound");
+        assertEquals(1500, small.size());
+        assertTrue(small.contains(DigestSet.digest("key2999")) && !small.contains(DigestSet.digest("key1499")), "the oldest forgotten");
+    }
+
+    private static void digestSetAgreesWithModel(int capacity, int keys, int steps, int checkEvery) {
         DigestSet set = new DigestSet(capacity);
         // the model: the last `capacity` additions, in order; a key is held while its latest addition is among them
         Deque<long[]> additions = new ArrayDeque<>();   // {key index, addition number}
         Map<Integer, Long> held = new HashMap<>();       // key index -> addition number
         Random random = new Random(42);
-        UUID[] universe = new UUID[200];
+        UUID[] universe = new UUID[keys];
         for (int i = 0; i < universe.length; i++) {
             universe[i] = UUID.nameUUIDFromBytes(("key" + i).getBytes(StandardCharsets.UTF_8));
         }
-        for (long step = 0; step < 200_000; step++) {
+        for (long step = 0; step < steps; step++) {
             int k = random.nextInt(universe.length);
             if (random.nextInt(4) == 0) {
                 assertEquals(held.remove(k) != null, set.remove(universe[k]), "remove at step " + step);
@@ -271,9 +301,11 @@ class TraceSeenRepositoryTest {
                 }
             }
             assertEquals(held.size(), set.size(), "size at step " + step);
-            for (int i = 0; i < universe.length; i++) {
-                if (held.containsKey(i) != set.contains(universe[i])) {
-                    assertEquals(held.containsKey(i), set.contains(universe[i]), "key " + i + " at step " + step);
+            if (step % checkEvery == 0 || step == steps - 1) {
+                for (int i = 0; i < universe.length; i++) {
+                    if (held.containsKey(i) != set.contains(universe[i])) {
+                        assertEquals(held.containsKey(i), set.contains(universe[i]), "key " + i + " at step " + step);
+                    }
                 }
             }
         }
