@@ -31,7 +31,7 @@ import java.util.stream.Collectors;
  */
 public final class Benchmark {
 
-    static final List<String> ALL_RUNS = List.of("graph-file", "reporting-file", "graph-all", "graph-all-1m", "stages", "budget");
+    static final List<String> ALL_RUNS = List.of("graph-file", "reporting-file", "graph-all", "graph-all-1m", "tenants", "stages", "budget");
 
     private final Path out = Path.of(option("bench.out", "target/bench"));
     private final Duration timeout = duration(option("bench.timeout", "600s"));
@@ -92,6 +92,7 @@ public final class Benchmark {
                     case "reporting-file" -> instant(run, "reporting", n, false);
                     case "graph-all" -> instant(run, "graph", n, true);
                     case "graph-all-1m" -> instant(run, "graph", intOption("bench.millionRows", 1_000_000), true);
+                    case "tenants" -> tenants(run, intOption("bench.tenants", 20), n);
                     case "stages" -> stages = new StageBench(fake, out.resolve("stages")).run();
                     case "budget" -> budgetRun();
                     default -> throw new IllegalArgumentException("unknown run " + run + " in bench.only; known: " + ALL_RUNS);
@@ -126,7 +127,7 @@ public final class Benchmark {
             }
         }
         if (external) {
-            runs.removeIf(r -> r.equals("budget") || r.equals("graph-all-1m")
+            runs.removeIf(r -> r.equals("budget") || r.equals("graph-all-1m") || r.equals("tenants")
                     || (r.startsWith("graph") && graphUrl.isBlank()) || (r.startsWith("reporting") && reportingUrl.isBlank()));
         }
         return runs;
@@ -209,6 +210,58 @@ public final class Benchmark {
         ProductRun.Result r = product.run(spec);
         progress("%s: product %,d of %,d rows in %.1f s = %,.0f rows/s %s", run, r.done, r.expected, r.endToEnd, r.rowsPerSecond, r.verdict());
         rows.add(new Row(run, api, allSinks, expected.size(), bare, own, r, note));
+    }
+
+    /**
+     * Many tenants in one instance (issue 16, docs/scaling.md): {@code tenants} tenants, each with its own dedupe store,
+     * checkpoint and budget, read {@code total / tenants} rows each (the same rows: the fake has one tenant's data, the
+     * records differ by their {@code tenant} field) to the file sink. The baseline is the bare client reading all
+     * {@code total} rows for one tenant, in a JVM of its own: the same rows, without the cost of tenants.
+     */
+    private void tenants(String run, int tenants, int total) throws Exception {
+        int each = total / tenants;
+        fake.setLatency(Duration.ZERO);
+        fake.setBudget(0, Duration.ZERO);
+        fake.setData(data(each * tenants));
+        progress("%s: bare client, %,d rows for one tenant, in a JVM of its own", run, each * tenants);
+        fake.reset();
+        Path bareOut = out.resolve(run + "-bare.ndjson");
+        BareClient.Result own = bareOwnJvm("graph", bareOut);
+        Files.deleteIfExists(bareOut);
+        fake.setData(data(each));
+        List<String> names = new ArrayList<>();
+        for (int t = 1; t <= tenants; t++) {
+            names.add(String.format(Locale.ROOT, "t%02d", t));
+        }
+        LongSet expected = new LongSet(each * tenants);
+        for (String t : names) {
+            for (int i = 0; i < each; i++) {
+                expected.add(Keys.ofTenant(Keys.of(i), t));
+            }
+        }
+        progress("%s: bare client %,d rows in %.1f s = %,.0f rows/s; now the product, %d tenants of %,d rows", run, own.rows(),
+                own.nanos() / 1e9, own.rowsPerSecond(), tenants, each);
+        // each tenant its own directory tenant (the fake serves any), as the product requires of tenants on one API
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("trace.tenants", String.join(",", names));
+        for (String t : names) {
+            String id = t + ".onmicrosoft.com";
+            settings.put("trace.tenant." + t + ".tenantId", id);
+            settings.put("trace.tenant." + t + ".tokenUrl", tokenUrl().replace(FakeTraceApi.TENANT, id));
+        }
+        fake.reset();
+        ProductRun.Spec spec = new ProductRun.Spec(run, "graph", false, pageSize, productBaseUrl("graph"), tokenUrl(), expected, timeout,
+                settings, fake::firstListNanos, fake::reset);
+        Keys.perTenant = true;
+        ProductRun.Result r;
+        try {
+            r = product.run(spec);
+        } finally {
+            Keys.perTenant = false;
+        }
+        progress("%s: product %,d of %,d rows in %.1f s = %,.0f rows/s %s", run, r.done, r.expected, r.endToEnd, r.rowsPerSecond, r.verdict());
+        rows.add(new Row(run + " (" + tenants + " tenants)", "graph", false, expected.size(), own, own, r,
+                "baseline: the bare client reading all rows for one tenant"));
     }
 
     /**

@@ -18,6 +18,11 @@ final class Keys {
     /** The hash of a record that lacks one of the three fields. */
     static final long UNREADABLE = 0x7fff_ffff_ffff_fff1L;
     private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * The tenants run: a record's hash also covers its {@code tenant} field, as every tenant there forwards the same
+     * rows. Set by the benchmark around that run only (the receivers read on other threads).
+     */
+    static volatile boolean perTenant;
 
     private Keys() {
     }
@@ -40,6 +45,17 @@ final class Keys {
             h = (h ^ s.charAt(i)) * 0x100000001b3L;
         }
         return h;
+    }
+
+    /** The hash {@code key} of a record of {@code tenant}. */
+    static long ofTenant(long key, String tenant) {
+        long h = key;
+        for (int i = 0; i < tenant.length(); i++) {
+            h = (h ^ tenant.charAt(i)) * 0x100000001b3L;
+        }
+        h = (h ^ (h >>> 33)) * 0xff51afd7ed558ccdL;
+        h = h ^ (h >>> 33);
+        return h == UNREADABLE ? h + 1 : h;
     }
 
     /** The hash of row {@code i} of the benchmark's own data. */
@@ -69,6 +85,7 @@ final class Keys {
         String id = null;
         String recipient = null;
         String status = null;
+        String tenant = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             JsonToken v = p.nextToken();
@@ -77,12 +94,17 @@ final class Keys {
                     case "messageTraceId" -> id = p.getText();
                     case "recipientAddress" -> recipient = p.getText();
                     case "status" -> status = p.getText();
+                    case "tenant" -> tenant = p.getText();
                     default -> { }
                 }
             } else {
                 p.skipChildren();
             }
         }
-        return id == null || recipient == null || status == null ? UNREADABLE : hash(id, recipient, status);
+        if (id == null || recipient == null || status == null || (perTenant && tenant == null)) {
+            return UNREADABLE;
+        }
+        long h = hash(id, recipient, status);
+        return perTenant ? ofTenant(h, tenant) : h;
     }
 }
