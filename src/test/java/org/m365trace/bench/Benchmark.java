@@ -75,7 +75,11 @@ public final class Benchmark {
             throw new IllegalStateException(jar + " is missing: run the benchmark with 'package' (docs/benchmark.md)");
         }
         Files.createDirectories(out);
-        List<String> jvmArgs = option("bench.jvmArgs", "").isBlank() ? List.of() : Arrays.asList(option("bench.jvmArgs", "").trim().split("\\s+"));
+        List<String> jvmArgs = new ArrayList<>(option("bench.jvmArgs", "").isBlank() ? List.of()
+                : Arrays.asList(option("bench.jvmArgs", "").trim().split("\\s+")));
+        if (flag("bench.cds")) {
+            jar = classDataSharing(jar, jvmArgs);
+        }
         product = new ProductRun(jar, option("bench.heap", "256m"), jvmArgs, out);
         int n = intOption("bench.rows", 300_000);
         fake = new FakeTraceApi(data(n));
@@ -210,6 +214,31 @@ public final class Benchmark {
         ProductRun.Result r = product.run(spec);
         progress("%s: product %,d of %,d rows in %.1f s = %,.0f rows/s %s", run, r.done, r.expected, r.endToEnd, r.rowsPerSecond, r.verdict());
         rows.add(new Row(run, api, allSinks, expected.size(), bare, own, r, note));
+    }
+
+    /**
+     * Java 17's application class-data sharing (docs/operations.md, "Fast start"): a copy of the jar (the archive belongs
+     * to that file; {@code package} rebuilds the original), one 15 s training run of the demo writing the archive at its
+     * exit, then every product run maps it ({@code -XX:SharedArchiveFile}). Returns the copy to run.
+     */
+    private Path classDataSharing(Path jar, List<String> jvmArgs) throws IOException, InterruptedException {
+        Path dir = out.resolve("cds");
+        deleteTree(dir);
+        Files.createDirectories(dir);
+        Path copy = dir.resolve("m365-trace-forwarder.jar").toAbsolutePath();
+        Files.copy(jar, copy);
+        Path archive = dir.resolve("forwarder.jsa").toAbsolutePath();
+        progress("cds: training run of the demo (15 s) writing %s", archive);
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:ArchiveClassesAtExit=" + archive,
+                "-Dcamel.main.profile=demo", "-Dtrace.api=graph", "-Dtrace.auth=oauth2", "-Dcamel.main.durationMaxSeconds=15",
+                "-Dtrace.stateDir=" + dir.resolve("state").toAbsolutePath(), "-Dtrace.file.dir=" + dir.resolve("out").toAbsolutePath(),
+                "-Dcamel.management.port=0", "-jar", copy.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("training.log").toFile()).start();
+        if (p.waitFor() != 0 || !Files.exists(archive)) {
+            throw new IOException("the class-data sharing training run failed: see " + dir.resolve("training.log"));
+        }
+        jvmArgs.add("-XX:SharedArchiveFile=" + archive);
+        return copy;
     }
 
     /**
