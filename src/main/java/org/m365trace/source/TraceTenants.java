@@ -1,5 +1,7 @@
 package org.m365trace.source;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -7,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -26,8 +29,14 @@ import org.m365trace.TraceSettings;
  * <p>
  * Each source's Kamelet parameters are its tenant's settings: {@code trace.tenant.<name>.<key>} (the key as in
  * {@code trace.<key>}, or the parameter's camelCase name), else {@code trace.<key>}; its state lives in
- * {@code <trace.stateDir>/<name>}. They reach the Kamelet as Camel's per-route Kamelet properties
- * ({@code camel.kamelet.m365-message-trace-source.<route id>.<parameter>}), so no secret is ever part of an endpoint URI.
+ * {@code <trace.stateDir>/<name>}. They reach the Kamelet as parameters of its endpoint URI (route template parameter
+ * {@code kameletParameters}, each value {@code RAW}); a secret only as a reference to a bean holding it
+ * ({@code #bean:trace-secret-...}), so no secret is ever part of an endpoint URI.
+ * <p>
+ * Not as Camel's per-route Kamelet properties ({@code camel.kamelet.m365-message-trace-source.<route id>.<parameter>}):
+ * Camel gives every Kamelet route all properties under {@code camel.kamelet.m365-message-trace-source.}, those of every
+ * other route included, and keeps them with the route, so memory and start-up time grew with the square of the tenants
+ * (100 tenants: 2.7 million map entries, a 256 MB heap exhausted before the first poll).
  */
 public class TraceTenants implements RouteTemplateParameterSource, CamelContextAware {
 
@@ -36,7 +45,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "clientSecretFile", "clientCertificate", "clientCertificatePassword", "clientCertificatePasswordFile",
             "managedIdentityClientId", "managedIdentityEndpoint", "tokenUrl", "scope", "username", "password", "passwordFile",
             "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
-            "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
+            "maxWindow", "maxLookback", "pageSize", "pageConcurrency", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
             "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
@@ -55,6 +64,8 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
     private String replaySink = "";
     private String replayDeadLetters = "";
     private Map<String, Map<String, Object>> routes;
+    /** Each poll route's Kamelet parameters. */
+    private final Map<String, Map<String, String>> kamelets = new LinkedHashMap<>();
 
     /** The Kamelet parameter of a {@code trace.*} key: {@code graph.baseUrl} becomes {@code graphBaseUrl}. */
     static String parameter(String key) {
@@ -121,14 +132,41 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
                         + " identity, so each would forward the other's rows; give each its own trace.tenant.<name>.tenantId"
                         + " (or username, or base URL)");
             }
-            values.forEach((parameter, value) ->
-                    pc.addInitialProperty("camel.kamelet." + KAMELET + "." + pollRouteId + "." + parameter, value));
+            kamelets.put(pollRouteId, values);
             Map<String, Object> parameters = new LinkedHashMap<>();
             parameters.put(TEMPLATE_ID, "trace-source");
             parameters.put("pollRouteId", pollRouteId);
+            parameters.put("kameletParameters", query(values));
             plan.put("trace-source" + suffix, parameters);
         }
         return plan;
+    }
+
+    /** The Kamelet parameter {@code parameter} of the poll route {@code pollRouteId} (tests). */
+    String kameletParameter(String pollRouteId, String parameter) {
+        routeIds();
+        Map<String, String> values = kamelets.get(pollRouteId);
+        return values == null ? null : values.get(parameter);
+    }
+
+    /** The parameters as an endpoint URI's query: each value as given ({@code RAW}), whatever characters it holds. */
+    static String query(Map<String, String> values) {
+        StringJoiner q = new StringJoiner("&");
+        values.forEach((parameter, value) -> q.add(parameter + "=" + raw(value)));
+        return q.toString();
+    }
+
+    private static String raw(String value) {
+        if (value.isEmpty()) {
+            return "";
+        }
+        if (value.indexOf(')') < 0) {
+            return "RAW(" + value + ")";
+        }
+        if (value.indexOf('}') < 0) {
+            return "RAW{" + value + "}";
+        }
+        return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 
     /**

@@ -124,8 +124,7 @@ class TraceTenantsTest {
     }
 
     private static String kamelet(TraceTenants t, String route, String parameter) {
-        return t.getCamelContext().getPropertiesComponent()
-                .resolveProperty("camel.kamelet.m365-message-trace-source." + route + "." + parameter).orElse(null);
+        return t.kameletParameter(route, parameter);
     }
 
     @Test
