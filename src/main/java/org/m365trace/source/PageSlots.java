@@ -12,7 +12,8 @@ import org.m365trace.SettingException;
  * own. With a hundred tenants catching up together, a hundred pages were in memory at once, and a 256 MB heap ran out;
  * and on two cores, more than two pages at once only take turns. The request for a page is made outside the slot
  * (waiting for Microsoft costs no memory); the slot is taken when the reply arrives and given back once the page's
- * records are in every sink's spool, or when the poll fails.
+ * records are in every sink's spool, or when the poll fails. A record's details request (trace.graph.details) gives the
+ * slot back while it waits for its answer, the request budget or a 429, and takes one again after.
  * <p>
  * One semaphore per Camel context, shared by the beans of every tenant (the Kamelet's local bean
  * {@code pageSlots}): the first tenant's {@code permits} sets its size. A tenant reads one page at a time, so this bean
