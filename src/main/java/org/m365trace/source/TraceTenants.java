@@ -29,9 +29,10 @@ import org.m365trace.TraceSettings;
  * <p>
  * Each source's Kamelet parameters are its tenant's settings: {@code trace.tenant.<name>.<key>} (the key as in
  * {@code trace.<key>}, or the parameter's camelCase name), else {@code trace.<key>}; its state lives in
- * {@code <trace.stateDir>/<name>}. They reach the Kamelet as parameters of its endpoint URI (route template parameter
- * {@code kameletParameters}, each value {@code RAW}); a secret only as a reference to a bean holding it
- * ({@code #bean:trace-secret-...}), so no secret is ever part of an endpoint URI.
+ * {@code <trace.stateDir>/<name>}. A value every tenant shares reaches the Kamelet as its property
+ * ({@code camel.kamelet.m365-message-trace-source.<parameter>}); a tenant's own values as parameters of its endpoint URI
+ * (route template parameter {@code kameletParameters}, each value {@code RAW}). A secret is only ever a reference to a
+ * bean holding it ({@code #bean:trace-secret-...}), so no secret is part of an endpoint URI or a property.
  * <p>
  * Not as Camel's per-route Kamelet properties ({@code camel.kamelet.m365-message-trace-source.<route id>.<parameter>}):
  * Camel gives every Kamelet route all properties under {@code camel.kamelet.m365-message-trace-source.}, those of every
@@ -116,7 +117,6 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
         List<String> names = names(tenants);
         Map<String, String> identities = new LinkedHashMap<>();
         for (String tenant : names.isEmpty() ? List.of("") : names) {
-            String suffix = tenant.isEmpty() ? "" : "-" + tenant;
             String pollRouteId = pollRouteId(tenant);
             Map<String, String> values = new LinkedHashMap<>();
             for (String key : SOURCE_KEYS) {
@@ -133,11 +133,23 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
                         + " (or username, or base URL)");
             }
             kamelets.put(pollRouteId, values);
+        }
+        // a value all tenants share is a property of the Kamelet (read once per route); the others are each route's own
+        Map<String, String> shared = new LinkedHashMap<>(kamelets.values().iterator().next());
+        shared.remove("tenant");                // always in the URI: the query is never empty
+        for (Map<String, String> values : kamelets.values()) {
+            shared.entrySet().removeIf(e -> !e.getValue().equals(values.get(e.getKey())));
+        }
+        shared.forEach((parameter, value) -> pc.addInitialProperty("camel.kamelet." + KAMELET + "." + parameter, value));
+        for (String tenant : names.isEmpty() ? List.of("") : names) {
+            String pollRouteId = pollRouteId(tenant);
+            Map<String, String> own = new LinkedHashMap<>(kamelets.get(pollRouteId));
+            own.keySet().removeAll(shared.keySet());
             Map<String, Object> parameters = new LinkedHashMap<>();
             parameters.put(TEMPLATE_ID, "trace-source");
             parameters.put("pollRouteId", pollRouteId);
-            parameters.put("kameletParameters", query(values));
-            plan.put("trace-source" + suffix, parameters);
+            parameters.put("kameletParameters", query(own));
+            plan.put("trace-source" + (tenant.isEmpty() ? "" : "-" + tenant), parameters);
         }
         return plan;
     }
