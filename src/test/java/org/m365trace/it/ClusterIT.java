@@ -244,16 +244,17 @@ class ClusterIT {
                     int over = topicRepeats.get(t) - PAGE * stopped;
                     if (over > 0) {
                         assertTrue(orphaned.contains(t), why + topicRepeats.get(t) + " records twice in the topic, more than a page per holder"
-                                + " stopped: " + twice(topic.get(t)));
+                                + " stopped: " + copies(broker, t) + "; the broker was " + broker.lastStop());
                         topicSurplus += over;
                     }
                 }
                 assertTrue(topicSurplus <= PAGE, "beyond a page per holder stopped, " + topicSurplus + " records twice in the topic, more than"
-                        + " the one batch the killed instance's Kafka delivery had in flight: " + topicRepeats);
+                        + " the one batch the killed instance's Kafka delivery had in flight: " + topicRepeats + "; " + orphaned.stream()
+                        .map(t -> Fixtures.unchecked(() -> copies(broker, t))).toList());
                 System.out.println("ClusterIT: " + victim + " killed, its tenants " + orphaned + " taken over in " + failover.toMillis()
                         + " ms; longest without a live holder " + millis(unheld) + "; at the kill its spools held " + spooledFiles
                         + " file and " + spooledKafka + " Kafka batches; during the broker restart records waited in the Kafka spools "
-                        + waiting + "; leases lost on the way " + lost + "; records twice per tenant in the topic " + topicRepeats + ", in the files "
+                        + waiting + " (broker " + broker.lastStop() + "); leases lost on the way " + lost + "; records twice per tenant in the topic " + topicRepeats + ", in the files "
                         + fileRepeats + "; seconds per phase " + laps);
             }
         } finally {
@@ -314,6 +315,19 @@ class ClusterIT {
 
     private static int repeats(List<String> keys) {
         return keys.size() - new HashSet<>(keys).size();
+    }
+
+    /** Each key of tenant {@code t} in the topic more than once, with where and when each copy was written. */
+    private static Map<String, List<String>> copies(KafkaBroker broker, String t) throws IOException {
+        Map<String, List<String>> copies = new TreeMap<>();
+        for (ConsumerRecord<String, String> r : broker.records(TOPIC)) {
+            if (t.equals(Sinks.MAPPER.readTree(r.value()).path("tenant").asText(null))) {
+                copies.computeIfAbsent(r.key(), k -> new ArrayList<>()).add("p" + r.partition() + "@" + r.offset() + " "
+                        + Instant.ofEpochMilli(r.timestamp()));
+            }
+        }
+        copies.values().removeIf(c -> c.size() < 2);
+        return copies;
     }
 
     private static List<String> twice(List<String> keys) {

@@ -45,6 +45,7 @@ final class KafkaBroker implements AutoCloseable {
     private final int port;
     private final int controllerPort;
     private Process process;
+    private String lastStop = "not stopped";
 
     private static KafkaBroker shared;
 
@@ -148,11 +149,20 @@ final class KafkaBroker implements AutoCloseable {
     /** Stops the broker as an operator would (SIGTERM: a controlled shutdown) and waits until the process is gone. */
     void stop() throws InterruptedException {
         if (process != null && process.isAlive()) {
+            long began = System.nanoTime();
             process.destroy();
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            boolean clean = process.waitFor(60, TimeUnit.SECONDS);
+            if (!clean) {
                 process.destroyForcibly().waitFor();
             }
+            lastStop = (clean ? "stopped by SIGTERM in " : "killed after SIGTERM did not stop it in ")
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began) + " ms";
         }
+    }
+
+    /** How the last {@link #stop()} went, for a test's summary. */
+    String lastStop() {
+        return lastStop;
     }
 
     /** The end of the broker's log, for a failure's message. */
