@@ -93,8 +93,8 @@ class ClusterIT {
             // shorter lease made leaders step down (correctly, but over and over) before a tenant was polled at all
             p.put("trace.cluster.failoverWithin", FAILOVER.toSeconds() + "s");
             broker.sinkTo(p, TOPIC, 3);
-            // short, as in KafkaBrokerRestartIT: the broker's outage outlasts them, so what is in flight then fails and
-            // is sent again from the spool
+            // short, as in KafkaBrokerRestartIT: the broker's outage outlasts them (the batch in flight then waits in
+            // the producer until the broker is back, or fails and is sent again from the spool)
             p.put("trace.kafka.requestTimeout", "2s");
             p.put("trace.kafka.deliveryTimeout", "3s");
             p.put("trace.kafka.maxBlock", "2s");
