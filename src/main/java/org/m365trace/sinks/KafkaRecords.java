@@ -22,9 +22,8 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * {@link #unacknowledged} handles a failed send: the records the broker did take count as delivered and leave the
  * batch file, the others stay in it and are sent again. So a broker outage doubles nothing that was acknowledged. A
  * record is sent again only when its acknowledgement was not seen: the batch in flight when the forwarder itself stops
- * abruptly, a record the broker wrote but could not answer for within {@code trace.kafka.deliveryTimeout}, or, at a
- * broker restart, one the producer itself sends again under a new producer epoch; it keeps its key (docs/output.md,
- * "Kafka").
+ * abruptly, or a record the broker wrote but could not answer for within {@code trace.kafka.deliveryTimeout}; it keeps
+ * its key (docs/output.md, "Kafka").
  */
 public class KafkaRecords {
 
