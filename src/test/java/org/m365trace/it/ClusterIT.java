@@ -226,13 +226,17 @@ class ClusterIT {
                 // at the kill, and wherever a lease was lost on the way (a heartbeat stalled for longer than the lease on
                 // a loaded machine, logged "no longer polls tenant"; none in a quiet run). One page per such event: the
                 // page of the poll, handed to the sinks but its keys not stored, which the next holder forwards again.
-                // The topic may hold one batch more, in all: the one the killed instance's Kafka delivery had sent, the
-                // broker acknowledged, and that was not off its spool yet; it sends it again when it starts (two systems,
-                // no shared transaction: docs/output.md). The file sink skips the lines it had written already.
+                // The file sink skips the lines it had written already, so that is all it may repeat. The topic may hold
+                // a Kafka batch more (a spool batch is one page, sent one at a time) where a send ended without its
+                // answers: the killed instance's batch in flight (sent again when it starts), and at the broker restart
+                // a batch the broker wrote but did not answer for within trace.kafka.deliveryTimeout (3s here), which the
+                // live instance logs as a failed delivery and sends again (docs/output.md: two systems, no transaction)
                 Map<String, Integer> lost = leasesLost();
+                List<String> kafkaFailed = alive.stream().filter(i -> logged(i, "sink-kafka-deliver: delivery failed")).toList();
                 Map<String, Integer> topicRepeats = new LinkedHashMap<>();
                 Map<String, Integer> fileRepeats = new LinkedHashMap<>();
                 int topicSurplus = 0;
+                int neverMovedSurplus = 0;
                 for (String t : TENANTS) {
                     List<String> files = Sinks.keys(records(t));
                     topicRepeats.put(t, repeats(topic.get(t)));
@@ -243,18 +247,21 @@ class ClusterIT {
                             + " per holder stopped: " + twice(files));
                     int over = topicRepeats.get(t) - PAGE * stopped;
                     if (over > 0) {
-                        assertTrue(orphaned.contains(t), why + topicRepeats.get(t) + " records twice in the topic, more than a page per holder"
-                                + " stopped: " + copies(broker, t) + "; the broker was " + broker.lastStop());
                         topicSurplus += over;
+                        neverMovedSurplus += orphaned.contains(t) ? 0 : over;
                     }
                 }
-                assertTrue(topicSurplus <= PAGE, "beyond a page per holder stopped, " + topicSurplus + " records twice in the topic, more than"
-                        + " the one batch the killed instance's Kafka delivery had in flight: " + topicRepeats + "; " + orphaned.stream()
-                        .map(t -> Fixtures.unchecked(() -> copies(broker, t))).toList());
+                String copies = TENANTS.stream().map(t -> t + "=" + Fixtures.unchecked(() -> copies(broker, t))).toList() + "; the broker was "
+                        + broker.lastStop() + "; Kafka deliveries failed on " + kafkaFailed;
+                assertTrue(neverMovedSurplus <= PAGE * kafkaFailed.size(), neverMovedSurplus + " records of tenants never moved twice in the"
+                        + " topic, more than a batch per live instance whose Kafka delivery failed: " + topicRepeats + "; " + copies);
+                assertTrue(topicSurplus <= PAGE * (1 + kafkaFailed.size()), "beyond a page per holder stopped, " + topicSurplus + " records"
+                        + " twice in the topic, more than the Kafka batches in flight at the kill and at failed deliveries: " + topicRepeats
+                        + "; " + copies);
                 System.out.println("ClusterIT: " + victim + " killed, its tenants " + orphaned + " taken over in " + failover.toMillis()
                         + " ms; longest without a live holder " + millis(unheld) + "; at the kill its spools held " + spooledFiles
                         + " file and " + spooledKafka + " Kafka batches; during the broker restart records waited in the Kafka spools "
-                        + waiting + " (broker " + broker.lastStop() + "); leases lost on the way " + lost + "; records twice per tenant in the topic " + topicRepeats + ", in the files "
+                        + waiting + " (broker " + broker.lastStop() + "; Kafka deliveries failed on " + kafkaFailed + "); leases lost on the way " + lost + "; records twice per tenant in the topic " + topicRepeats + ", in the files "
                         + fileRepeats + "; seconds per phase " + laps);
             }
         } finally {
@@ -394,6 +401,20 @@ class ClusterIT {
             }
         }
         return lost;
+    }
+
+    /** Whether an instance's logs (all its runs) have a line containing {@code text}. */
+    private boolean logged(String instance, String text) {
+        return Fixtures.unchecked(() -> {
+            try (Stream<Path> logs = Files.list(tmp.resolve(instance))) {
+                for (Path log : logs.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                    if (Files.readString(log, StandardCharsets.UTF_8).contains(text)) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        });
     }
 
     private static String tail(String log) {
