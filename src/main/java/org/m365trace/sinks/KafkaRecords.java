@@ -51,9 +51,14 @@ public class KafkaRecords {
     /**
      * After a send that failed: the records the broker acknowledged are delivered (counted, and taken off the batch
      * file {@code batchFile}); the others stay in the file, which the delivery route leaves in the spool, failing with
-     * {@code failure}. Returns normally only when every record was acknowledged after all.
+     * {@code failure}. Returns normally when there was no failure ({@code failure} null) or every record was
+     * acknowledged after all. Called after the send's doTry, not in its doCatch: a failure thrown there would bypass
+     * the route's onException (sink-errors), which logs it and pauses the delivery.
      */
     public void unacknowledged(List<?> records, String batchFile, Exception failure) throws Exception {
+        if (failure == null) {
+            return;
+        }
         List<String> taken = new ArrayList<>();
         List<String> left = new ArrayList<>();
         for (Object r : records) {

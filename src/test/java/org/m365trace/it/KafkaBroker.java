@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real Kafka 4.4 broker in KRaft mode (broker and controller in one process) on free loopback ports, for the Kafka
@@ -44,6 +45,7 @@ final class KafkaBroker implements AutoCloseable {
     private final int port;
     private final int controllerPort;
     private Process process;
+    private String lastStop = "not stopped";
 
     private static KafkaBroker shared;
 
@@ -128,22 +130,48 @@ final class KafkaBroker implements AutoCloseable {
         process = java("kafka.Kafka", dir.resolve("server.properties").toString())
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile())).start();
         try (Admin admin = admin()) {
-            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
                 if (!process.isAlive()) {
-                    throw new IllegalStateException("the broker ended: " + Files.readString(dir.resolve("broker.log")));
+                    throw new IllegalStateException("the broker ended: " + logTail());
                 }
-                return !admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).isEmpty();
+                try {
+                    return !admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).isEmpty();
+                } catch (Exception notYet) {
+                    return false;
+                }
             });
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException("the broker did not answer within 90 s (process alive: " + process.isAlive() + "): "
+                    + logTail(), e);
         }
     }
 
     /** Stops the broker as an operator would (SIGTERM: a controlled shutdown) and waits until the process is gone. */
     void stop() throws InterruptedException {
         if (process != null && process.isAlive()) {
+            long began = System.nanoTime();
             process.destroy();
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            boolean clean = process.waitFor(60, TimeUnit.SECONDS);
+            if (!clean) {
                 process.destroyForcibly().waitFor();
             }
+            lastStop = (clean ? "stopped by SIGTERM in " : "killed after SIGTERM did not stop it in ")
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began) + " ms";
+        }
+    }
+
+    /** How the last {@link #stop()} went, for a test's summary. */
+    String lastStop() {
+        return lastStop;
+    }
+
+    /** The end of the broker's log, for a failure's message. */
+    private String logTail() {
+        try {
+            String log = Files.readString(dir.resolve("broker.log"), StandardCharsets.UTF_8);
+            return log.length() > 6000 ? log.substring(log.length() - 6000) : log;
+        } catch (IOException e) {
+            return "(no broker.log: " + e.getMessage() + ")";
         }
     }
 

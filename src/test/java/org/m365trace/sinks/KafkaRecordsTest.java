@@ -117,6 +117,14 @@ class KafkaRecordsTest {
                 new IllegalStateException("late"));
     }
 
+    @Test
+    void a_send_that_did_not_fail_is_left_alone() throws Exception {
+        KafkaRecords kafka = new KafkaRecords();
+        Exchange exchange = new DefaultExchange(context);
+        // called after the send's doTry on every batch: without a failure it touches nothing (the batch file is gone)
+        kafka.unacknowledged(List.of(record(exchange, "a", -1)), dir.resolve("gone.ndjson").toString(), null);
+    }
+
     private Spool spool() {
         Spool spool = new Spool();
         spool.setDir(dir.toString());
