@@ -72,12 +72,7 @@ class KafkaRecordsTest {
     @Test
     void a_line_that_is_not_a_json_record_is_a_dead_letter_and_the_rest_of_the_batch_is_delivered() throws Exception {
         Spool spool = spool();
-        spool.append(NORMALIZED);
-        spool.append("{\"messageTraceId\":\"cut short");
-        spool.append("42");
-        spool.append(ECS);
-        spool.seal();
-        Path batch = sealed();
+        Path batch = batch(spool, NORMALIZED, "{\"messageTraceId\":\"cut short", "42", ECS);
         KafkaRecords kafka = kafka(spool);
         Exchange exchange = new DefaultExchange(context);
         exchange.getMessage().setBody(spool.read(batch.toString()));
@@ -128,11 +123,7 @@ class KafkaRecordsTest {
     @Test
     void a_record_refused_for_good_is_a_dead_letter_the_taken_leave_the_batch_and_the_rest_is_sent_again() throws Exception {
         Spool spool = spool();
-        spool.append("a");
-        spool.append("b");
-        spool.append("c");
-        spool.seal();
-        Path batch = sealed();
+        Path batch = batch(spool, "a", "b", "c");
         KafkaRecords kafka = kafka(spool);
         NotEnoughReplicasException retriable = new NotEnoughReplicasException("too few in-sync replicas");
         Message a = record(new DefaultExchange(context), "a", 7);
@@ -155,11 +146,7 @@ class KafkaRecordsTest {
     @Test
     void after_a_failed_send_the_taken_records_leave_the_batch_and_the_rest_stays() throws Exception {
         Spool spool = spool();
-        spool.append("a");
-        spool.append("b");
-        spool.append("c");
-        spool.seal();
-        Path batch = sealed();
+        Path batch = batch(spool, "a", "b", "c");
         KafkaRecords kafka = kafka(spool);
         TimeoutException failure = new TimeoutException("Expiring 2 record(s)");
 
@@ -175,9 +162,7 @@ class KafkaRecordsTest {
     @Test
     void nothing_taken_leaves_the_batch_as_it_is() throws Exception {
         Spool spool = spool();
-        spool.append("a");
-        spool.seal();
-        Path batch = sealed();
+        Path batch = batch(spool, "a");
         KafkaRecords kafka = kafka(spool);
         Message a = record(new DefaultExchange(context), "a", -1);      // no answer of its own: the send's failure
         TimeoutException away = new TimeoutException("broker away");
@@ -189,10 +174,7 @@ class KafkaRecordsTest {
     @Test
     void every_record_taken_after_all_is_a_delivered_batch() throws Exception {
         Spool spool = spool();
-        spool.append("a");
-        spool.append("b");
-        spool.seal();
-        Path batch = sealed();
+        Path batch = batch(spool, "a", "b");
         KafkaRecords kafka = kafka(spool);
         KafkaRecords.Sent sent = kafka.sent(List.of(record(new DefaultExchange(context), "a", 1), record(new DefaultExchange(context), "b", 2)),
                 List.of(), new IllegalStateException("late"));
@@ -233,6 +215,15 @@ class KafkaRecordsTest {
         spool.setSink("kafka");
         spool.setBatchSize(100);
         return spool;
+    }
+
+    /** A sealed batch of these lines in the spool. */
+    private Path batch(Spool spool, String... lines) throws IOException {
+        for (String line : lines) {
+            spool.append(line);
+        }
+        spool.seal();
+        return sealed();
     }
 
     private Path sealed() throws IOException {

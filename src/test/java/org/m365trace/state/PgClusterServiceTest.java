@@ -34,6 +34,13 @@ class PgClusterServiceTest {
         return views;
     }
 
+    /** The views of the tenants, once the service leads them all (the only instance). */
+    private static List<PgClusterView> leadingAll(PgClusterService service) throws Exception {
+        List<PgClusterView> views = join(service);
+        await().atMost(Duration.ofSeconds(10)).until(() -> led(views) == 4);
+        return views;
+    }
+
     private static long led(List<PgClusterView> views) {
         return views.stream().filter(PgClusterView::isLeader).count();
     }
@@ -76,8 +83,7 @@ class PgClusterServiceTest {
             String url = pg.newDatabase();
             PgClusterService one = PgClusterService.shared(url, "postgres", "", "one/y", Duration.ofSeconds(3));
             try {
-                List<PgClusterView> a = join(one);
-                await().atMost(Duration.ofSeconds(10)).until(() -> led(a) == 4);
+                List<PgClusterView> a = leadingAll(one);
                 pg.stop("immediate");
                 long cut = System.nanoTime();
                 // lease 2 s, heartbeat 0.5 s: given up 1.5 s after the last renewal began, before the database frees it
@@ -103,8 +109,7 @@ class PgClusterServiceTest {
         // lease 20 s, heartbeat 5 s: the watchdog steps down 15 s after the last renewal began
         PgClusterService one = PgClusterService.shared(url, "postgres", "", "one/r", Duration.ofSeconds(30));
         try (Connection locker = DriverManager.getConnection(url, "postgres", "")) {
-            List<PgClusterView> a = join(one);
-            await().atMost(Duration.ofSeconds(10)).until(() -> led(a) == 4);
+            List<PgClusterView> a = leadingAll(one);
             long before = PostgresServer.count(url, "SELECT max(epoch) FROM trace_lease");
             locker.setAutoCommit(false);
             try (Statement s = locker.createStatement()) {
@@ -131,8 +136,7 @@ class PgClusterServiceTest {
         PgClusterService one = PgClusterService.shared(url, "postgres", "", "one/p", Duration.ofSeconds(3));
         List<Connection> held = new ArrayList<>();
         try {
-            List<PgClusterView> a = join(one);
-            await().atMost(Duration.ofSeconds(10)).until(() -> led(a) == 4);
+            List<PgClusterView> a = leadingAll(one);
             DataSource polls = one.dataSource();
             for (int i = 0; i < 10; i++) {
                 held.add(polls.getConnection());
