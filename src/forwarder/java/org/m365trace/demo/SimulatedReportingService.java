@@ -308,6 +308,18 @@ public class SimulatedReportingService {
         }
     }
 
+    /**
+     * Adds one message to one recipient, Delivered, with {@code subject} (a test's record of a given size), received
+     * and visible at {@code received}. Returns its row's key.
+     */
+    public synchronized String sendMessage(Instant received, String subject) {
+        String id = new UUID(0x08de5a1b2c000000L | counter++, random.nextLong()).toString();
+        Row row = new Row(id, "<" + UUID.randomUUID() + "@fabrikam.com>", received, "alice@fabrikam.com", "bob@contoso.com",
+                subject, 1000 + subject.length(), "198.51.100.7", null, "Delivered", received);
+        rows.add(row);
+        return row.key();
+    }
+
     /** The rows a query for [start, end] sees now: the newest state of each visible row, newest first. */
     List<Row> query(Instant start, Instant end) {
         Instant now = clock.instant();

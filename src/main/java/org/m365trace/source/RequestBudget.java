@@ -19,7 +19,9 @@ import org.m365trace.state.TraceStateStore;
  * request and says how long to wait before sending it, so a long catch-up slows down instead of living on 429s.
  * <p>
  * With the jdbc state store the requests are also kept in PostgreSQL ({@code trace_budget}): an instance that takes
- * the tenant over paces its requests with those of the one before.
+ * the tenant over paces its requests with those of the one before. Their times are then the database's
+ * ({@code now()}), not this JVM's: the rows of instances whose clocks differ are counted on one clock, so a skewed
+ * clock neither lets a new holder send more than the quota nor makes it wait longer than needed.
  */
 public class RequestBudget {
 
@@ -41,7 +43,7 @@ public class RequestBudget {
         if (!paced) {
             return 0;
         }
-        Instant now = clock.instant();
+        Instant now = jdbc() ? databaseNow() : clock.instant();
         if (jdbc() && state.epoch() != loadedEpoch) {
             load(now);
         }
@@ -68,21 +70,45 @@ public class RequestBudget {
      * window would let one request more than the quota reach the service (seen by the benchmark's budget run).
      */
     public synchronized void answered() {
+        if (!paced || sent.isEmpty()) {
+            return;
+        }
+        if (jdbc()) {
+            if (lastRow == 0) {
+                return;
+            }
+            long row = lastRow;
+            // counted from the database's now, as the other instances' rows are
+            Instant moved = state.read(c -> {
+                try (PreparedStatement p = c.prepareStatement("UPDATE trace_budget SET sent = now() WHERE id = ? AND sent < now()"
+                        + " RETURNING sent")) {
+                    p.setLong(1, row);
+                    try (ResultSet r = p.executeQuery()) {
+                        return r.next() ? r.getTimestamp(1).toInstant() : null;
+                    }
+                }
+            });
+            if (moved != null) {
+                sent.pollLast();
+                sent.addLast(moved);
+            }
+            return;
+        }
         Instant now = clock.instant();
-        if (paced && !sent.isEmpty() && sent.peekLast().isBefore(now)) {
+        if (sent.peekLast().isBefore(now)) {
             sent.pollLast();
             sent.addLast(now);
-            if (jdbc() && lastRow != 0) {
-                long row = lastRow;
-                state.read(c -> {
-                    try (PreparedStatement p = c.prepareStatement("UPDATE trace_budget SET sent = ? WHERE id = ?")) {
-                        p.setTimestamp(1, Timestamp.from(now));
-                        p.setLong(2, row);
-                        return p.executeUpdate();
-                    }
-                });
-            }
         }
+    }
+
+    /** The database's time: the clock of every instance's requests with the jdbc store. */
+    private Instant databaseNow() {
+        return state.read(c -> {
+            try (PreparedStatement p = c.prepareStatement("SELECT now()"); ResultSet r = p.executeQuery()) {
+                r.next();
+                return r.getTimestamp(1).toInstant();
+            }
+        });
     }
 
     private boolean jdbc() {

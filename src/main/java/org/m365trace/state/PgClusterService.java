@@ -20,6 +20,8 @@ import org.apache.camel.support.cluster.AbstractCamelClusterService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.zaxxer.hikari.HikariDataSource;
+
 /**
  * A Camel cluster service whose views are leases in PostgreSQL ({@code trace_lease}, one row per namespace: a tenant):
  * the leader of a view is the owner of its unexpired lease. A heartbeat every quarter of the lease time renews the
@@ -32,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * A leader that cannot renew (PostgreSQL away, a partition) steps down on its own once a lease time minus a
  * heartbeat has passed since its last renewal began, before the lease can expire in the database, so two instances
  * never both think they lead; and its state writes are fenced by the lease's epoch in any case.
+ * <p>
+ * The heartbeat has a connection of its own ({@link StatePool#dedicated}): the polls share the pool's ten, and a burst
+ * of them (an instance taking many tenants over loads each one's state) must not keep the heartbeat waiting for a
+ * connection until its leases are lost. A leader that stepped down without the database knowing (the watchdog, while
+ * PostgreSQL was slow or away, or a renewal that landed after the step-down) frees its lease rows at the next
+ * heartbeat, so the tenant is not left without a leader for a lease time.
  * <p>
  * One service per database, user and instance name in a process ({@link #shared}), shared by the tenants' sources.
  */
@@ -46,6 +54,8 @@ public class PgClusterService extends AbstractCamelClusterService<PgClusterView>
     private final Duration lease;
     private final Duration heartbeat;
     private ScheduledExecutorService scheduler;
+    /** The heartbeat's own connection: the polls, however many, cannot hold it up. */
+    private HikariDataSource heartbeatConnection;
     private int users;
     private volatile boolean databaseAway;
     private final List<PgClusterView> views = new CopyOnWriteArrayList<>();
@@ -105,6 +115,7 @@ public class PgClusterService extends AbstractCamelClusterService<PgClusterView>
     @Override
     protected void doStart() throws Exception {
         super.doStart();
+        heartbeatConnection = pool.dedicated("trace-cluster-heartbeat");
         // two threads: a heartbeat stuck on an unreachable database (connect and socket time-outs are seconds) must not
         // hold up the watchdog that steps down from leases that could not be renewed
         scheduler = Executors.newScheduledThreadPool(2, r -> {
@@ -122,6 +133,10 @@ public class PgClusterService extends AbstractCamelClusterService<PgClusterView>
             scheduler.shutdownNow();
             scheduler.awaitTermination(5, TimeUnit.SECONDS);
             scheduler = null;
+        }
+        if (heartbeatConnection != null) {
+            heartbeatConnection.close();
+            heartbeatConnection = null;
         }
         // a clean stop gives the leases back at once: the others take the tenants at their next heartbeat
         for (PgClusterView view : views()) {
@@ -158,9 +173,9 @@ public class PgClusterService extends AbstractCamelClusterService<PgClusterView>
         long began = System.nanoTime();
         List<PgClusterView> views = views();
         try {
-            DataSource ds = pool.dataSource();
+            pool.dataSource();              // the schema migrated
             int members;
-            try (Connection c = ds.getConnection()) {
+            try (Connection c = heartbeatConnection.getConnection()) {
                 try (PreparedStatement p = c.prepareStatement("INSERT INTO trace_member (owner, expires_at) VALUES (?, now() + ?::interval)"
                         + " ON CONFLICT (owner) DO UPDATE SET expires_at = EXCLUDED.expires_at")) {
                     p.setString(1, owner);
@@ -176,6 +191,9 @@ public class PgClusterService extends AbstractCamelClusterService<PgClusterView>
                     if (v.isLeader()) {
                         v.renew(c, began);
                     }
+                }
+                for (PgClusterView v : views) {
+                    v.expireSteppedDown(c);
                 }
                 int share = (views.size() + members - 1) / members;
                 int held = (int) views.stream().filter(PgClusterView::isLeader).count();

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.camel.cluster.CamelClusterMember;
 import org.apache.camel.support.cluster.AbstractCamelClusterView;
@@ -28,6 +29,12 @@ public class PgClusterView extends AbstractCamelClusterView {
     /** System.nanoTime() when the last successful renewal (or the taking) began. */
     private volatile long renewedAt;
     private volatile boolean releaseRequested;
+    /**
+     * The epoch of a lease this instance stopped leading without the database knowing (the watchdog stepped down while
+     * PostgreSQL was away or slow, or a renewal landed after the step-down): expired at the next heartbeat, so that the
+     * row does not say "this instance" for a lease time while it does not poll the tenant. 0: none.
+     */
+    private final AtomicLong steppedDown = new AtomicLong();
 
     PgClusterView(PgClusterService service, String namespace) {
         super(service, namespace);
@@ -107,8 +114,43 @@ public class PgClusterView extends AbstractCamelClusterView {
             p.setLong(4, mine);
             if (p.executeUpdate() == 1) {
                 renewedAt = began;
+                if (epoch != mine) {
+                    // stepped down (or gave it back) while this renewal waited: the row must not outlive the leadership
+                    expire(c, mine);
+                }
             } else if (epoch == mine) {
                 lost("its lease expired or was taken");
+            }
+        }
+    }
+
+    /** Expires the lease this instance stepped down from without the database knowing, if nobody took it since. */
+    void expireSteppedDown(Connection c) throws SQLException {
+        long stale = steppedDown.getAndSet(0);
+        if (stale == 0) {
+            return;
+        }
+        try {
+            expire(c, stale);
+        } catch (SQLException e) {
+            steppedDown.compareAndSet(0, stale);      // the next heartbeat tries again
+            throw e;
+        }
+    }
+
+    /**
+     * Ends the lease of epoch {@code stale} now, if it is still this instance's and unexpired: the tenant is free at
+     * once, for this instance's next take (a new epoch: writes of the old one stay fenced) or another's.
+     */
+    private void expire(Connection c, long stale) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("UPDATE trace_lease SET expires_at = now()"
+                + " WHERE tenant = ? AND owner = ? AND epoch = ? AND expires_at > now()")) {
+            p.setString(1, getNamespace());
+            p.setString(2, service.owner());
+            p.setLong(3, stale);
+            if (p.executeUpdate() == 1) {
+                LOG.info("cluster {}: freed tenant {} (lease epoch {}), which it had stopped polling", service.owner(),
+                        getNamespace(), stale);
             }
         }
     }
@@ -166,7 +208,11 @@ public class PgClusterView extends AbstractCamelClusterView {
     }
 
     private void lost(String why) {
+        long mine = epoch;
         epoch = 0;
+        if (mine != 0) {
+            steppedDown.set(mine);
+        }
         releaseRequested = false;
         LOG.warn("cluster {}: no longer polls tenant {}: {}", service.owner(), getNamespace(), why);
         fireLeadershipChangedEvent((CamelClusterMember) null);

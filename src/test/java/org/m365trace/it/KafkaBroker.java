@@ -181,8 +181,13 @@ final class KafkaBroker implements AutoCloseable {
 
     /** Creates a topic and waits until each of its partitions has a leader. */
     void createTopic(String topic, int partitions) throws Exception {
+        createTopic(topic, partitions, Map.of());
+    }
+
+    /** Creates a topic with settings of its own ({@code max.message.bytes}, ...) and waits until each partition has a leader. */
+    void createTopic(String topic, int partitions, Map<String, String> configs) throws Exception {
         try (Admin admin = admin()) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
                 TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(5, TimeUnit.SECONDS).get(topic);
                 return d.partitions().size() == partitions && d.partitions().stream().allMatch(p -> p.leader() != null);

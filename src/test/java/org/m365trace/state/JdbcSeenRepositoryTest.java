@@ -8,9 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The dedupe store's rules ({@link TraceSeenRepositoryTest}, whose cases run here too) with its keys in PostgreSQL
@@ -19,29 +18,11 @@ import org.junit.jupiter.api.Test;
  */
 class JdbcSeenRepositoryTest extends TraceSeenRepositoryTest {
 
-    private String url;
-    private final List<TraceStateStore> states = new ArrayList<>();
-
-    @BeforeEach
-    void database() throws Exception {
-        url = PostgresServer.shared().newDatabase();
-    }
-
-    @AfterEach
-    void closeStates() {
-        states.forEach(TraceStateStore::close);
-    }
+    @RegisterExtension
+    final PostgresServer.Database db = new PostgresServer.Database();
 
     TraceStateStore state(String tenant) {
-        TraceStateStore s = new TraceStateStore();
-        s.setStore("jdbc");
-        s.setJdbcUrl(url);
-        s.setUsername("postgres");
-        s.setTenant(tenant);
-        s.setInstance("test");
-        s.validate();
-        states.add(s);
-        return s;
+        return db.state(tenant);
     }
 
     @Override
@@ -61,7 +42,7 @@ class JdbcSeenRepositoryTest extends TraceSeenRepositoryTest {
 
     @Override
     protected long storedKeys() throws Exception {
-        return PostgresServer.count(url, "SELECT count(*) FROM trace_seen WHERE tenant = 't'");
+        return PostgresServer.count(db.url(), "SELECT count(*) FROM trace_seen WHERE tenant = 't'");
     }
 
     // the file's own crash cases: a database has no cut lines or half-done compactions
@@ -100,7 +81,7 @@ class JdbcSeenRepositoryTest extends TraceSeenRepositoryTest {
         assertTrue(b.add("k2"), "k2 was never stored: b forwards it (the batch in flight at a takeover)");
         b.commit("k2");
         assertEquals(2, storedKeys());
-        assertEquals(1, PostgresServer.count(url, "SELECT count(*) FROM trace_seen WHERE tenant = 't' AND epoch = 2"));
+        assertEquals(1, PostgresServer.count(db.url(), "SELECT count(*) FROM trace_seen WHERE tenant = 't' AND epoch = 2"));
     }
 
     @Test
@@ -112,12 +93,12 @@ class JdbcSeenRepositoryTest extends TraceSeenRepositoryTest {
         other.add("k1");
         other.commit("k1");
         // the primary key (tenant, digest): a second insert of the same key does nothing
-        try (var c = PostgresServer.shared().connect(url.substring(url.lastIndexOf('/') + 1)); var s = c.createStatement()) {
+        try (var c = PostgresServer.shared().connect(db.name()); var s = c.createStatement()) {
             assertThrows(java.sql.SQLException.class, () -> s.executeUpdate(
                     "INSERT INTO trace_seen (tenant, digest, epoch) SELECT tenant, digest, epoch FROM trace_seen WHERE tenant = 't'"));
         }
         assertEquals(1, storedKeys());
-        assertEquals(2, PostgresServer.count(url, "SELECT count(*) FROM trace_seen"));
+        assertEquals(2, PostgresServer.count(db.url(), "SELECT count(*) FROM trace_seen"));
     }
 
     @Test

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +18,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.m365trace.SettingException;
 import org.m365trace.source.RequestBudget;
@@ -33,28 +34,11 @@ class JdbcStateTest {
     @TempDir
     Path dir;
 
-    private String url;
-    private final List<TraceStateStore> states = new ArrayList<>();
-
-    @BeforeEach
-    void database() throws Exception {
-        url = PostgresServer.shared().newDatabase();
-    }
-
-    @AfterEach
-    void closeStates() {
-        states.forEach(TraceStateStore::close);
-    }
+    @RegisterExtension
+    final PostgresServer.Database db = new PostgresServer.Database();
 
     private TraceStateStore state(String jdbcUrl) {
-        TraceStateStore s = new TraceStateStore();
-        s.setStore("jdbc");
-        s.setJdbcUrl(jdbcUrl);
-        s.setUsername("postgres");
-        s.setTenant("contoso");
-        s.setInstance("test");
-        states.add(s);
-        return s;
+        return db.state(jdbcUrl, "contoso");
     }
 
     private TraceCheckpoint checkpoint(TraceStateStore state) throws Exception {
@@ -68,7 +52,7 @@ class JdbcStateTest {
     @Test
     void aSessionLeftInsideATransactionIsEndedByTheServer() throws Exception {
         // an instance lost mid-write must not hold the lock on a lease row, which every heartbeat waits on, for long
-        StatePool pool = StatePool.acquire(url, "postgres", "");
+        StatePool pool = StatePool.acquire(db.url(), "postgres", "");
         try (var c = pool.dataSource().getConnection(); var s = c.createStatement();
                 var r = s.executeQuery("SHOW idle_in_transaction_session_timeout")) {
             assertTrue(r.next());
@@ -80,7 +64,7 @@ class JdbcStateTest {
 
     @Test
     void theCheckpointMovesForwardOnlyAndANewInstanceReadsIt() throws Exception {
-        TraceStateStore state = state(url);
+        TraceStateStore state = state(db.url());
         TraceCheckpoint c = checkpoint(state);
         state.claim();
         assertNull(c.read());
@@ -91,19 +75,19 @@ class JdbcStateTest {
         c.commit(t2);
         c.commit(t1);
         assertEquals(t2, c.read(), "never backwards");
-        assertEquals(t2, checkpoint(state(url)).read(), "a new instance reads the saved value");
+        assertEquals(t2, checkpoint(state(db.url())).read(), "a new instance reads the saved value");
         assertFalse(Files.exists(dir.resolve("state/checkpoint")), "nothing in the state folder");
         assertFalse(Files.exists(dir.resolve("state/lock")), "no file lock: the lease is the lock");
     }
 
     @Test
     void aCheckpointWriteOfAnInstanceThatLostTheTenantIsRefused() throws Exception {
-        TraceStateStore a = state(url);
+        TraceStateStore a = state(db.url());
         TraceCheckpoint ca = checkpoint(a);
         assertEquals(1, a.claim());
         ca.commit(Instant.parse("2026-03-02T10:00:00Z"));
 
-        TraceStateStore b = state(url);
+        TraceStateStore b = state(db.url());
         TraceCheckpoint cb = checkpoint(b);
         assertEquals(2, b.claim(), "a new claim, a new epoch");
         assertThrows(TraceStateStore.Fenced.class, () -> ca.commit(Instant.parse("2026-03-02T12:00:00Z")));
@@ -115,16 +99,42 @@ class JdbcStateTest {
 
     @Test
     void aNewHolderPacesItsRequestsWithThoseOfTheOneBefore() {
-        TraceStateStore a = state(url);
+        TraceStateStore a = state(db.url());
         a.claim();
         RequestBudget ba = budget(a);
         for (int i = 0; i < 3; i++) {
             assertEquals(0, ba.reserve());
             ba.answered();
         }
-        TraceStateStore b = state(url);
+        TraceStateStore b = state(db.url());
         b.claim();
         assertTrue(budget(b).reserve() > 50_000, "the fourth request in the period waits for the first to leave it");
+    }
+
+    /**
+     * The budget counts on PostgreSQL's clock: the instance before ran 3 minutes behind (its requests would look old to
+     * the new holder, which would send more than the quota) or 3 minutes ahead (they would look to come, and the new
+     * holder would wait minutes for nothing); either way the fourth request waits for the first to leave the period.
+     */
+    @Test
+    void theBudgetCountsOnTheDatabasesClockNotOnTheInstancesSkewedClocks() {
+        for (Duration skew : List.of(Duration.ofMinutes(-3), Duration.ofMinutes(3))) {
+            String tenant = "skewed" + skew.toMinutes();
+            TraceStateStore a = db.state(tenant);
+            a.claim();
+            RequestBudget ba = budget(a);
+            ba.setClock(Clock.offset(Clock.systemUTC(), skew));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0, ba.reserve());
+                ba.answered();
+            }
+            TraceStateStore b = db.state(tenant);
+            b.claim();
+            RequestBudget bb = budget(b);
+            bb.setClock(Clock.offset(Clock.systemUTC(), skew.negated()));
+            long wait = bb.reserve();
+            assertTrue(wait > 50_000 && wait <= 61_000, "clocks " + skew + " apart: waits " + wait + " ms, not 0 nor minutes");
+        }
     }
 
     private static RequestBudget budget(TraceStateStore state) {
@@ -142,7 +152,7 @@ class JdbcStateTest {
             List<Future<Integer>> done = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 PGSimpleDataSource ds = new PGSimpleDataSource();
-                ds.setUrl(url);
+                ds.setUrl(db.url());
                 ds.setUser("postgres");
                 done.add(pool.submit((Callable<Integer>) () -> StateSchema.migrate(ds)));
             }
@@ -152,7 +162,7 @@ class JdbcStateTest {
         } finally {
             pool.shutdown();
         }
-        assertEquals(StateSchema.VERSIONS.size(), PostgresServer.count(url, "SELECT count(*) FROM trace_schema"));
+        assertEquals(StateSchema.VERSIONS.size(), PostgresServer.count(db.url(), "SELECT count(*) FROM trace_schema"));
     }
 
     @Test
@@ -171,7 +181,7 @@ class JdbcStateTest {
                 "a cluster needs the jdbc store");
         TraceStateStore replay = new TraceStateStore();
         replay.setStore("jdbc");
-        replay.setJdbcUrl(url);
+        replay.setJdbcUrl(db.url());
         replay.setCluster(true);
         replay.setReplayFrom("2026-03-02T10:00:00Z");
         replay.validate();

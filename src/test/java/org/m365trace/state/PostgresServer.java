@@ -18,6 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL 15 for tests: {@code initdb} into a temporary folder and {@code pg_ctl} on a free loopback port,
@@ -26,6 +29,7 @@ import org.junit.jupiter.api.Assumptions;
  * <p>
  * {@link #shared()} is one server for the whole test JVM (each test class takes a database of its own with
  * {@link #newDatabase}); a test that stops or restarts the server starts one of its own with {@link #start()}.
+ * {@link Database} is the usual fixture of a state test: a new database per test and the state stores made on it.
  */
 public final class PostgresServer implements AutoCloseable {
 
@@ -154,6 +158,56 @@ public final class PostgresServer implements AutoCloseable {
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IOException(String.join(" ", command) + " failed: " + out);
+        }
+    }
+
+    /**
+     * The fixture of the PostgreSQL state tests ({@code @RegisterExtension}): before each test a new database of the
+     * {@link #shared()} server ({@link #url()}), and the {@code trace.state.store=jdbc} stores a test makes with
+     * {@link #state}, closed after it.
+     */
+    public static final class Database implements BeforeEachCallback, AfterEachCallback {
+
+        private String url;
+        private final List<TraceStateStore> states = new ArrayList<>();
+
+        @Override
+        public void beforeEach(ExtensionContext context) throws Exception {
+            url = shared().newDatabase();
+        }
+
+        @Override
+        public void afterEach(ExtensionContext context) {
+            states.forEach(TraceStateStore::close);
+            states.clear();
+        }
+
+        /** The JDBC URL of this test's database. */
+        public String url() {
+            return url;
+        }
+
+        /** The name of this test's database. */
+        public String name() {
+            return url.substring(url.lastIndexOf('/') + 1);
+        }
+
+        /** A new state store (a new process, as far as PostgreSQL can tell) of {@code tenant} on this test's database. */
+        public TraceStateStore state(String tenant) {
+            return state(url, tenant);
+        }
+
+        /** A new state store of {@code tenant} on the database of {@code jdbcUrl}, instance {@code test}, closed after the test. */
+        public TraceStateStore state(String jdbcUrl, String tenant) {
+            TraceStateStore s = new TraceStateStore();
+            s.setStore("jdbc");
+            s.setJdbcUrl(jdbcUrl);
+            s.setUsername("postgres");
+            s.setTenant(tenant);
+            s.setInstance("test");
+            s.validate();
+            states.add(s);
+            return s;
         }
     }
 }
