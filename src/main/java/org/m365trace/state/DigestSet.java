@@ -13,7 +13,9 @@ import java.util.UUID;
  * <p>
  * The ring grows as digests come, doubling up to {@code capacity}: a set costs memory for the keys it holds, not for
  * those it may hold (about 21-25 bytes a key: two longs and a flag in the ring, one or two ints of table). A process
- * with many tenants, each with the default bound of 500,000 keys, holds only what each tenant has seen.
+ * with many tenants, each with the default bound of 500,000 keys, holds only what each tenant has seen. Before it
+ * grows, a ring of which a quarter was removed (the dedupe store removes and adds again the keys it keeps as the
+ * newest) is compacted instead, so its length follows the keys held, not the additions.
  */
 public final class DigestSet {
     /** The ring's first length: small tenants stay small. */
@@ -114,10 +116,12 @@ public final class DigestSet {
             return false;
         }
         if (next == hi.length) {
-            if (hi.length < capacity) {
-                ring((int) Math.min((long) hi.length * 2, capacity));   // not wrapped yet: positions stay in order
+            if (hi.length == capacity) {
+                next = 0;                                                // at the bound: the oldest goes
+            } else if (size < hi.length / 4 * 3) {
+                compact();        // many removed (a key removed and added again as the newest): no need to grow
             } else {
-                next = 0;
+                ring((int) Math.min((long) hi.length * 2, capacity));   // not wrapped yet: positions stay in order
             }
         }
         if (live[next]) {
@@ -131,6 +135,25 @@ public final class DigestSet {
         next++;
         size++;
         return true;
+    }
+
+    /** Moves the live digests to the front of the ring, oldest first, and rebuilds the table: only before a wrap. */
+    private void compact() {
+        int to = 0;
+        for (int p = 0; p < hi.length; p++) {
+            if (live[p]) {
+                hi[to] = hi[p];
+                lo[to] = lo[p];
+                live[to] = true;
+                to++;
+            }
+        }
+        Arrays.fill(live, to, live.length, false);
+        Arrays.fill(table, 0);
+        for (int p = 0; p < to; p++) {
+            insert(p);
+        }
+        next = to;
     }
 
     /** Puts ring position {@code p} into the table. */

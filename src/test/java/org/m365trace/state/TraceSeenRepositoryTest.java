@@ -251,7 +251,67 @@ class TraceSeenRepositoryTest {
     @Test
     void aGrowingDigestSetAgreesWithAPlainMapUnderRandomAddsAndRemoves() {
         assertTrue(5000 > DigestSet.FIRST_LENGTH * 4);
-        digestSetAgreesWithModel(5000, 12_000, 300_000, 101);
+        digestSetKeepsAtLeastTheModel(5000, 12_000, 150_000, 499);
+        digestSetKeepsAtLeastTheModel(5000, 3_000, 150_000, 499);     // fewer keys than the bound: compacted
+    }
+
+    /**
+     * A set that grows, and compacts instead of growing when a quarter of its ring was removed, may keep a key longer
+     * than the last {@code capacity} additions (a removed key's slot is reused before the oldest is forgotten), never
+     * shorter: every key the model holds is held, every key removed is gone, and it never holds more than capacity.
+     */
+    private static void digestSetKeepsAtLeastTheModel(int capacity, int keys, int steps, int checkEvery) {
+        DigestSet set = new DigestSet(capacity);
+        Deque<long[]> additions = new ArrayDeque<>();
+        Map<Integer, Long> held = new HashMap<>();
+        java.util.Set<Integer> removed = new java.util.HashSet<>();
+        Random random = new Random(7);
+        UUID[] universe = new UUID[keys];
+        for (int i = 0; i < universe.length; i++) {
+            universe[i] = UUID.nameUUIDFromBytes(("key" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        for (int i = 0; i < universe.length; i++) {
+            removed.add(i);                                  // never added: as good as removed
+        }
+        for (long step = 0; step < steps; step++) {
+            int k = random.nextInt(universe.length);
+            if (random.nextInt(4) == 0) {
+                boolean was = set.remove(universe[k]);
+                if (held.remove(k) != null) {
+                    assertTrue(was, "remove of a held key at step " + step);
+                }
+                if (removed.contains(k)) {
+                    assertFalse(was, "remove of a removed key at step " + step);
+                }
+                removed.add(k);
+            } else {
+                boolean added = set.add(universe[k]);
+                if (held.containsKey(k)) {
+                    assertFalse(added, "add of a held key at step " + step);
+                } else if (removed.contains(k)) {
+                    assertTrue(added, "add of a removed key at step " + step);
+                }
+                removed.remove(k);
+                if (added) {
+                    held.put(k, step);
+                    additions.addLast(new long[] {k, step});
+                    if (additions.size() > capacity) {
+                        long[] oldest = additions.removeFirst();
+                        held.remove((int) oldest[0], oldest[1]);
+                    }
+                }
+            }
+            assertTrue(set.size() <= capacity && set.size() >= held.size(), "size at step " + step);
+            if (step % checkEvery == 0 || step == steps - 1) {
+                for (int i = 0; i < universe.length; i++) {
+                    if (held.containsKey(i)) {
+                        assertTrue(set.contains(universe[i]), "held key " + i + " at step " + step);
+                    } else if (removed.contains(i)) {
+                        assertFalse(set.contains(universe[i]), "removed key " + i + " at step " + step);
+                    }
+                }
+            }
+        }
     }
 
     /** Many tenants of the default bound: each costs memory for the keys it saw, not for 500,000. */
@@ -272,6 +332,24 @@ class TraceSeenRepositoryTest {
         assertEquals(1500, small.ringLength(), "never beyond its bound");
         assertEquals(1500, small.size());
         assertTrue(small.contains(DigestSet.digest("key2999")) && !small.contains(DigestSet.digest("key1499")), "the oldest forgotten");
+    }
+
+    /** The dedupe store removes and adds again keys it keeps as the newest: that must not grow the ring. */
+    @Test
+    void aDigestSetOfFewKeysAddedAgainAndAgainStaysSmall() {
+        DigestSet set = new DigestSet(500_000);
+        for (int round = 0; round < 200; round++) {
+            for (int i = 0; i < 500; i++) {
+                UUID d = DigestSet.digest("key" + i);
+                set.remove(d);
+                set.add(d);
+            }
+        }
+        assertEquals(500, set.size());
+        assertEquals(DigestSet.FIRST_LENGTH, set.ringLength(), "100,000 additions of 500 keys: compacted, not grown");
+        for (int i = 0; i < 500; i++) {
+            assertTrue(set.contains(DigestSet.digest("key" + i)));
+        }
     }
 
     private static void digestSetAgreesWithModel(int capacity, int keys, int steps, int checkEvery) {
