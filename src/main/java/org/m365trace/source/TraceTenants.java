@@ -29,10 +29,10 @@ import org.m365trace.TraceSettings;
  * <p>
  * Each source's Kamelet parameters are its tenant's settings: {@code trace.tenant.<name>.<key>} (the key as in
  * {@code trace.<key>}, or the parameter's camelCase name), else {@code trace.<key>}; its state lives in
- * {@code <trace.stateDir>/<name>}. A value every tenant shares reaches the Kamelet as its property
- * ({@code camel.kamelet.m365-message-trace-source.<parameter>}); a tenant's own values as parameters of its endpoint URI
- * (route template parameter {@code kameletParameters}, each value {@code RAW}). A secret is only ever a reference to a
- * bean holding it ({@code #bean:trace-secret-...}), so no secret is part of an endpoint URI or a property.
+ * {@code <trace.stateDir>/<name>}. They reach the Kamelet as parameters of its endpoint URI (route template parameter
+ * {@code kameletParameters}, each value {@code RAW}), which take precedence over any {@code camel.kamelet.*} property
+ * and touch no other use of the Kamelet. A secret is only ever a reference to a bean holding it
+ * ({@code #bean:trace-secret-...}), so no secret is part of an endpoint URI.
  * <p>
  * Not as Camel's per-route Kamelet properties ({@code camel.kamelet.m365-message-trace-source.<route id>.<parameter>}):
  * Camel gives every Kamelet route all properties under {@code camel.kamelet.m365-message-trace-source.}, those of every
@@ -46,7 +46,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "clientSecretFile", "clientCertificate", "clientCertificatePassword", "clientCertificatePasswordFile",
             "managedIdentityClientId", "managedIdentityEndpoint", "tokenUrl", "scope", "username", "password", "passwordFile",
             "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
-            "maxWindow", "maxLookback", "pageSize", "pageConcurrency", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
+            "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
             "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
@@ -134,21 +134,14 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             }
             kamelets.put(pollRouteId, values);
         }
-        // a value all tenants share is a property of the Kamelet (read once per route); the others are each route's own
-        Map<String, String> shared = new LinkedHashMap<>(kamelets.values().iterator().next());
-        shared.remove("tenant");                // always in the URI: the query is never empty
-        for (Map<String, String> values : kamelets.values()) {
-            shared.entrySet().removeIf(e -> !e.getValue().equals(values.get(e.getKey())));
-        }
-        shared.forEach((parameter, value) -> pc.addInitialProperty("camel.kamelet." + KAMELET + "." + parameter, value));
+        // every value in the route's own URI: a value in camel.kamelet.m365-message-trace-source.<parameter> would lose to
+        // a user's property of that name, and reach a user's own route from the Kamelet in the same context
         for (String tenant : names.isEmpty() ? List.of("") : names) {
             String pollRouteId = pollRouteId(tenant);
-            Map<String, String> own = new LinkedHashMap<>(kamelets.get(pollRouteId));
-            own.keySet().removeAll(shared.keySet());
             Map<String, Object> parameters = new LinkedHashMap<>();
             parameters.put(TEMPLATE_ID, "trace-source");
             parameters.put("pollRouteId", pollRouteId);
-            parameters.put("kameletParameters", query(own));
+            parameters.put("kameletParameters", query(kamelets.get(pollRouteId)));
             plan.put("trace-source" + (tenant.isEmpty() ? "" : "-" + tenant), parameters);
         }
         return plan;
