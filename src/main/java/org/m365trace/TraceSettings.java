@@ -10,6 +10,7 @@ import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
 import org.m365trace.source.ClientCertificate;
+import org.m365trace.source.PageSlots;
 import org.m365trace.source.TraceAuth;
 import org.m365trace.source.TraceCloud;
 import org.m365trace.source.TraceRecords;
@@ -61,6 +62,7 @@ public class TraceSettings {
     private String httpBatchSize = "500";
     private String httpBatchTimeout = "5s";
     private String dedupeCacheSize = "500000";
+    private String pageConcurrency = "";
     private String spoolMaxSize = "1024";
     private String graphBudget = "90";
     private String graphMaxThrottled = "20";
@@ -130,6 +132,7 @@ public class TraceSettings {
         }
         Durations.parse("trace.pollInterval", pollInterval);
         atLeast("trace.dedupe.cacheSize", dedupeCacheSize, 1000);
+        PageSlots.permits(pageConcurrency);
         atLeast("trace.graph.budget", graphBudget, 1);
         atLeast("trace.graph.maxThrottled", graphMaxThrottled, 1);
         int top = integer("trace.pageSize", pageSize);
@@ -427,6 +430,10 @@ public class TraceSettings {
 
     public void setDedupeCacheSize(String dedupeCacheSize) {
         this.dedupeCacheSize = dedupeCacheSize;
+    }
+
+    public void setPageConcurrency(String pageConcurrency) {
+        this.pageConcurrency = pageConcurrency;
     }
 
     public void setSpoolMaxSize(String spoolMaxSize) {

@@ -46,7 +46,7 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "clientSecretFile", "clientCertificate", "clientCertificatePassword", "clientCertificatePasswordFile",
             "managedIdentityClientId", "managedIdentityEndpoint", "tokenUrl", "scope", "username", "password", "passwordFile",
             "graph.baseUrl", "reporting.baseUrl", "pollInterval", "delay", "overlap", "initialLookback",
-            "maxWindow", "maxLookback", "pageSize", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
+            "maxWindow", "maxLookback", "pageSize", "pageConcurrency", "filter.statuses", "stateDir", "dedupe.cacheSize", "graph.budget",
             "graph.budgetPeriod", "graph.maxBackoff", "graph.maxThrottled", "graph.details", "graph.detailsStatuses",
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
             "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
