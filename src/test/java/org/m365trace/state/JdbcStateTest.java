@@ -1,5 +1,6 @@
 package org.m365trace.state;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -218,7 +219,10 @@ class JdbcStateTest {
             assertFalse(seen.add("k2"), "k2 went to the sinks: not forwarded again while PostgreSQL is away");
 
             pg.startServer();
-            seen.sync();                                             // the next poll: k2 is stored now
+            // the next poll that finds PostgreSQL taking connections again (a poll in between fails, as any poll
+            // during the outage: the pool reconnects in the background): k2 is stored now
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptionsInstanceOf(TraceStateStore.StateStoreException.class)
+                    .untilAsserted(seen::sync);
             assertEquals(2, PostgresServer.count(own, "SELECT count(*) FROM trace_seen"));
             assertEquals(Instant.parse("2026-03-02T10:00:00Z"), checkpoint.read(), "the window is read again");
             assertFalse(seen.add("k2"));
