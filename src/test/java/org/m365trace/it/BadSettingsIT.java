@@ -60,6 +60,7 @@ class BadSettingsIT {
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=127.0.0.1:9,trace.kafka.schema=avro | trace.kafka.schema: expected normalized, ecs or raw, got 'avro'",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=true,trace.kafka.bootstrapServers=127.0.0.1:9,trace.kafka.securityProtocol=TLS | trace.kafka.securityProtocol: expected PLAINTEXT or SSL or SASL_PLAINTEXT or SASL_SSL, got 'TLS'",
         "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.kafka.enabled=yes | trace.kafka.enabled: expected true or false, got 'yes'",
+        "trace.api=reporting,trace.auth=basic,trace.username=u,trace.password=p,trace.state.store=jdbc,trace.state.jdbcUrl=jdbc:postgresql://127.0.0.1:9/t,trace.instance=../other | trace.instance: '../other' is not a usable instance name",
     })
     void stops_with_one_line_naming_the_property(String settings, String expected) throws Exception {
         List<String> args = new ArrayList<>();

@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -92,12 +93,10 @@ class ClusterIT {
             // lease 10 s, heartbeat 2.5 s: a 2-core machine busy with other builds stalls a heartbeat for seconds, and a
             // shorter lease made leaders step down (correctly, but over and over) before a tenant was polled at all
             p.put("trace.cluster.failoverWithin", FAILOVER.toSeconds() + "s");
+            // the Kafka time-outs are the defaults: a batch in flight when the broker stops waits in the producer (which
+            // is idempotent: sent again within trace.kafka.deliveryTimeout, 20 s, it is written once); KafkaBrokerRestartIT
+            // has an outage longer than that
             broker.sinkTo(p, TOPIC, 3);
-            // short, as in KafkaBrokerRestartIT: the broker's outage outlasts them (the batch in flight then waits in
-            // the producer until the broker is back, or fails and is sent again from the spool)
-            p.put("trace.kafka.requestTimeout", "2s");
-            p.put("trace.kafka.deliveryTimeout", "3s");
-            p.put("trace.kafka.maxBlock", "2s");
             for (String instance : INSTANCES) {
                 jars.put(instance, start(instance, instance, p));
             }
@@ -222,15 +221,22 @@ class ClusterIT {
                 });
                 Map<String, List<String>> topic = topicKeys(broker);
                 assertEquals(Set.copyOf(TENANTS), topic.keySet(), "every record in the topic is of a tenant");
+                // one shared state folder and output folder: each instance's spools and files in its own subfolder
+                for (String shared : List.of("state", "out")) {
+                    try (Stream<Path> entries = Files.list(tmp.resolve(shared))) {
+                        assertEquals(Set.copyOf(INSTANCES), entries.map(e -> e.getFileName().toString()).collect(Collectors.toSet()),
+                                "what the instances keep in the shared " + shared + " folder is named by instance");
+                    }
+                }
                 // a row twice only where a page was in flight when its tenant's holder stopped without giving it back:
                 // at the kill, and wherever a lease was lost on the way (a heartbeat stalled for longer than the lease on
                 // a loaded machine, logged "no longer polls tenant"; none in a quiet run). One page per such event: the
                 // page of the poll, handed to the sinks but its keys not stored, which the next holder forwards again.
                 // The file sink skips the lines it had written already, so that is all it may repeat. The topic may hold
                 // a Kafka batch more (a spool batch is one page, sent one at a time) where a send ended without its
-                // answers: the killed instance's batch in flight (sent again when it starts), and at the broker restart
-                // a batch the broker wrote but did not answer for within trace.kafka.deliveryTimeout (3s here), which the
-                // live instance logs as a failed delivery and sends again (docs/output.md: two systems, no transaction)
+                // answers: the killed instance's batch in flight (sent again when it starts), and, should the broker's
+                // restart outlast trace.kafka.deliveryTimeout on a slow machine, a batch the broker wrote but did not
+                // answer for, which the live instance logs as a failed delivery and sends again (docs/output.md)
                 Map<String, Integer> lost = leasesLost();
                 List<String> kafkaFailed = alive.stream().filter(i -> logged(i, "sink-kafka-deliver: delivery failed")).toList();
                 Map<String, Integer> topicRepeats = new LinkedHashMap<>();
@@ -289,11 +295,15 @@ class ClusterIT {
         }
     }
 
-    /** Starts the jar as {@code instance} on its own state and output folders (kept across its restarts). */
+    /**
+     * Starts the jar as {@code instance}, its logs in a folder of its own. All instances share one trace.stateDir and one
+     * trace.file.dir, as on a shared volume: each keeps its spools and files in its subfolders, named by the instance
+     * (kept across its restarts).
+     */
     private ForwarderJar start(String instance, String logName, Properties p) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(instance));
         return ForwarderJar.start(dir, logName, p, Map.of("trace.instance", instance,
-                "trace.stateDir", dir.resolve("state").toString(), "trace.file.dir", dir.resolve("out").toString()));
+                "trace.stateDir", tmp.resolve("state").toString(), "trace.file.dir", tmp.resolve("out").toString()));
     }
 
     /** Waits until each of {@code tenants} has at least {@code more} records more in the files than now. */
@@ -350,7 +360,7 @@ class ClusterIT {
 
     /** Sealed batch files in an instance's spool of {@code sink} (its open batch, a hidden file, is not counted). */
     private long spooledBatches(String instance, String sink) throws IOException {
-        Path dir = tmp.resolve(instance).resolve("state/spool").resolve(sink);
+        Path dir = tmp.resolve("state").resolve(instance).resolve("spool").resolve(sink);
         if (!Files.isDirectory(dir)) {
             return 0;
         }
@@ -361,7 +371,7 @@ class ClusterIT {
 
     /** Records of tenant {@code t} waiting in an instance's spool of {@code sink}, sealed or open. */
     private long spooledRecords(String instance, String sink, String t) {
-        Path dir = tmp.resolve(instance).resolve("state/spool").resolve(sink);
+        Path dir = tmp.resolve("state").resolve(instance).resolve("spool").resolve(sink);
         if (!Files.isDirectory(dir)) {
             return 0;
         }
@@ -425,7 +435,7 @@ class ClusterIT {
     private List<JsonNode> records(String t) throws Exception {
         List<JsonNode> all = new ArrayList<>();
         for (String instance : INSTANCES) {
-            Path out = tmp.resolve(instance).resolve("out");
+            Path out = tmp.resolve("out").resolve(instance);
             if (Files.isDirectory(out)) {
                 Sinks.files(out).stream().filter(r -> t.equals(r.path("tenant").asText(null))).forEach(all::add);
             }

@@ -54,7 +54,8 @@ class JdbcStoreIT {
             Path passwordFile = tmp.resolve("pg-password");
             Files.writeString(passwordFile, "unused-by-trust-auth\n");
             p.put("trace.state.passwordFile", passwordFile.toString());
-            Path out = tmp.resolve("out");
+            // with the jdbc store the files are the instance's own: trace.file.dir/<instance>, here the host name
+            Path out = tmp.resolve("out").resolve(TraceStateStore.instanceName(""));
             try (LogLines logs = LogLines.capture(); Forwarder forwarder = Forwarder.start(p)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= 5 && of(out, "b").size() >= 5);
 
