@@ -54,6 +54,30 @@ public class Replay implements CamelContextAware {
         return !polled.stream().allMatch(NotifyBuilder::matches);
     }
 
+    /**
+     * The dead letters a replay of {@code sink} hands to it. None is said in a WARN line with the folder looked in, and,
+     * with the jdbc store (where that folder is this instance's), the other instances' folders that do hold some.
+     */
+    public List<Path> toReplay(String sink) throws IOException {
+        List<Path> found = deadLetters(sink);
+        if (found.isEmpty()) {
+            List<String> others = new ArrayList<>();
+            Path shared = stateDir.toAbsolutePath().getParent();
+            if (shared != null && Files.isDirectory(shared)) {
+                try (Stream<Path> siblings = Files.list(shared)) {
+                    for (Path other : siblings.filter(Files::isDirectory).sorted().toList()) {
+                        if (!other.equals(stateDir.toAbsolutePath()) && Files.isDirectory(other.resolve("deadletter").resolve(sink))) {
+                            others.add(other.getFileName().toString());
+                        }
+                    }
+                }
+            }
+            LOG.warn("replay: no dead letters of the {} sink in {}{}", sink, stateDir.resolve("deadletter").resolve(sink),
+                    others.isEmpty() ? "" : "; folders of other instances hold some: " + others + " (replay with their trace.instance)");
+        }
+        return found;
+    }
+
     /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
     public List<Path> deadLetters(String sink) throws IOException {
         Path dir = stateDir.resolve("deadletter").resolve(sink);

@@ -33,21 +33,30 @@ public class InstanceFolder implements PropertiesFunction, CamelContextAware {
 
     @Override
     public String apply(String key) {
-        String folder = setting(key);
+        String folder = camelContext.getPropertiesComponent().resolveProperty(key)
+                .orElseThrow(() -> new IllegalArgumentException("Property with key [" + key + "] not found in properties from text: instance:" + key));
         // an empty folder stays empty: trace.file.dir of a disabled file sink (TraceSettings names what is missing)
         return folder.isBlank() ? folder : folder(folder, setting("trace.state.store"), setting("trace.instance"));
     }
 
     /** {@code folder} as the instance named {@code instance} uses it under the state store {@code store}. */
     public static String folder(String folder, String store, String instance) {
-        if (!TraceStateStore.JDBC.equals(store.strip())) {
+        if (!TraceStateStore.JDBC.equals(TraceStateStore.storeOf(store))) {
             return folder;
         }
         return Path.of(folder).resolve(name(instance)).toString();
     }
 
-    /** {@code instance} (trace.instance), else the host name; a name that cannot be a folder's is refused. */
+    /**
+     * {@code instance} (trace.instance), else the host name, read once per process; a name that cannot be a folder's is
+     * refused, and so is a host name that could not be read: a folder named after a fallback would be another one at
+     * the next start, and the batches in it would never be delivered.
+     */
     public static String name(String instance) {
+        if ((instance == null || instance.isBlank()) && TraceStateStore.HOST_NAME == null) {
+            throw new SettingException("trace.instance: this host's name cannot be read; expected trace.instance, a name of this"
+                    + " instance that stays the same across its restarts (it names its folders and its leases)");
+        }
         String name = TraceStateStore.instanceName(instance);
         if (!NAME.matcher(name).matches()) {
             throw new SettingException("trace.instance: '" + name + "' is not a usable instance name; expected letters, digits, '.', '-'"

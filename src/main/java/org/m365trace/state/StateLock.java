@@ -32,7 +32,7 @@ public class StateLock {
         if (lock == null) {
             lockFile.close();
             throw new SettingException("trace.stateDir: " + stateDir + " is in use by another running forwarder or replay; "
-                    + "stop it first, or give this one its own trace.stateDir");
+                    + "stop it first, or give this one its own trace.stateDir (with trace.state.store=jdbc: its own trace.instance)");
         }
     }
 

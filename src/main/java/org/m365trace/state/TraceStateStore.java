@@ -98,16 +98,36 @@ public class TraceStateStore {
         return instanceName(instance);
     }
 
-    /** {@code instance}, else the host name. */
+    /** {@code instance}, else the host name ({@code localhost} when it cannot be read). */
     public static String instanceName(String instance) {
         if (instance != null && !instance.isBlank()) {
             return instance.strip();
         }
+        return HOST_NAME == null ? "localhost" : HOST_NAME;
+    }
+
+    /**
+     * This host's name, read once per process (so every folder and lease of the process has the same name, even if name
+     * resolution fails later): the environment's HOSTNAME (a container's, a pod's), else what the resolver answers; null
+     * when neither is there.
+     */
+    static final String HOST_NAME = hostName();
+
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (Exception e) {
-            return "localhost";
+            return null;
         }
+    }
+
+    /** {@code store} as a value of {@code trace.state.store}: blank is file, case does not matter. */
+    public static String storeOf(String store) {
+        return store == null || store.isBlank() ? FILE : store.strip().toLowerCase(Locale.ROOT);
     }
 
     /** The epoch this instance holds the tenant with; 0 before it claimed it. */
@@ -312,7 +332,7 @@ public class TraceStateStore {
     }
 
     public void setStore(String store) {
-        String s = store == null || store.isBlank() ? FILE : store.strip().toLowerCase(Locale.ROOT);
+        String s = storeOf(store);
         if (!FILE.equals(s) && !JDBC.equals(s)) {
             throw new SettingException("trace.state.store", "file or jdbc", store);
         }
