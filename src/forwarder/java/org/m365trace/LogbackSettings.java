@@ -56,6 +56,9 @@ public final class LogbackSettings extends ContextAwareBase implements Configura
         // the Kafka client: its settings at every start, and lines per reconnect and retry while a broker is away; the forwarder logs
         // a failed delivery once per episode
         context.getLogger("org.apache.kafka").setLevel(Level.ERROR);
+        // credentials the broker refuses are logged once per episode by the forwarder (SaslAuthenticationException: ...);
+        // the Kafka client's own ERROR line repeats it at every reconnect, about once a second
+        context.getLogger("org.apache.kafka.clients.NetworkClient").setLevel(Level.OFF);
 
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);

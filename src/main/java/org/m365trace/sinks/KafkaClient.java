@@ -20,7 +20,8 @@ import org.m365trace.Secret;
  * {@code .sslKeystorePassword}, {@code .sslKeyPassword}, each also as {@code <key>File}). The secrets are read here, as
  * given: passed as endpoint options they would be parsed for placeholders and be part of the endpoint's URI. Kafka logs
  * its settings with these masked ({@code [hidden]}). The producer is made when the sink's delivery route starts, so a
- * secret file read then; a changed file is read at the next start.
+ * secret file read then; a changed file is read at the next start, or when the broker refused the credentials
+ * ({@link RenewedProducer}).
  */
 public class KafkaClient extends DefaultKafkaClientFactory implements CamelContextAware {
 
@@ -36,7 +37,7 @@ public class KafkaClient extends DefaultKafkaClientFactory implements CamelConte
     @Override
     @SuppressWarnings("rawtypes")
     public Producer getProducer(Properties props) {
-        return new BoundedProducer(configure(props));
+        return new RenewedProducer(() -> new BoundedProducer(configure((Properties) props.clone())));
     }
 
     /**

@@ -33,7 +33,8 @@ import org.awaitility.core.ConditionTimeoutException;
  * sink's tests: started as a process of its own from the jars of {@code target/kafka-broker.classpath} (written before
  * the integration tests by {@code src/test/kafka-broker/pom.xml}), so that its kafka-clients 4.4 never meets the
  * product's, and so that a test can stop it and start it again, on the same ports and log folder, like a real broker.
- * A topic is read back whole with the product's own kafka-clients ({@link #records}).
+ * A topic is read back whole with the product's own kafka-clients ({@link #records}). {@link #startSecured} starts one
+ * that also asks for SASL/PLAIN, over SASL_PLAINTEXT and over SASL_SSL (a self-signed certificate made for it).
  */
 final class KafkaBroker implements AutoCloseable {
 
@@ -41,9 +42,18 @@ final class KafkaBroker implements AutoCloseable {
     /** Any 16 bytes, base64url: the id the log folder is formatted with. */
     private static final String CLUSTER_ID = "bTM2NS10cmFjZS1rYWZrYQ";
 
+    /** The one user SASL/PLAIN knows on the secured listeners ({@link #startSecured}), and its password. */
+    static final String USER = "trace";
+    static final String PASSWORD = "Pl41n-Sasl-Secret";
+    /** The password of {@link #truststore()}, and of the broker's own key store. */
+    static final String TRUSTSTORE_PASSWORD = "Tru5tstore-Secret";
+
     private final Path dir;
     private final int port;
     private final int controllerPort;
+    /** The SASL_PLAINTEXT and SASL_SSL listeners' ports; 0 when the broker has none. */
+    private final int saslPort;
+    private final int saslSslPort;
     private Process process;
     private String lastStop = "not stopped";
 
@@ -71,20 +81,29 @@ final class KafkaBroker implements AutoCloseable {
         return p;
     }
 
-    private KafkaBroker(Path dir, int port, int controllerPort) {
+    private KafkaBroker(Path dir, int[] ports) {
         this.dir = dir;
-        this.port = port;
-        this.controllerPort = controllerPort;
+        this.port = ports[0];
+        this.controllerPort = ports[1];
+        this.saslPort = ports.length > 2 ? ports[2] : 0;
+        this.saslSslPort = ports.length > 2 ? ports[3] : 0;
     }
 
     /** Formats a log folder under {@code dir} and starts a broker on it; returns once it answers. */
     static KafkaBroker start(Path dir) throws Exception {
-        int port = freePort();
-        int controllerPort = freePort();
-        while (controllerPort == port) {
-            controllerPort = freePort();
-        }
-        KafkaBroker broker = new KafkaBroker(dir, port, controllerPort);
+        return start(new KafkaBroker(dir, freePorts(2)));
+    }
+
+    /**
+     * As {@link #start(Path)}, and with two more listeners that ask for SASL/PLAIN ({@link #USER}, {@link #PASSWORD}):
+     * SASL_PLAINTEXT ({@link #saslBootstrapServers()}) and SASL_SSL ({@link #saslSslBootstrapServers()}, its
+     * certificate trusted by {@link #truststore()}). The PLAINTEXT one stays, for the test's own clients.
+     */
+    static KafkaBroker startSecured(Path dir) throws Exception {
+        return start(new KafkaBroker(dir, freePorts(4)));
+    }
+
+    private static KafkaBroker start(KafkaBroker broker) throws Exception {
         broker.format();
         broker.start();
         return broker;
@@ -95,17 +114,40 @@ final class KafkaBroker implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
+    /** host:port of the SASL_PLAINTEXT listener (a broker of {@link #startSecured}). */
+    String saslBootstrapServers() {
+        return "127.0.0.1:" + saslPort;
+    }
+
+    /** host:port of the SASL_SSL listener (a broker of {@link #startSecured}). */
+    String saslSslBootstrapServers() {
+        return "127.0.0.1:" + saslSslPort;
+    }
+
+    /** A PKCS12 trust store ({@link #TRUSTSTORE_PASSWORD}) of the SASL_SSL listener's self-signed certificate. */
+    Path truststore() {
+        return dir.resolve("truststore.p12");
+    }
+
     private void format() throws Exception {
         Files.createDirectories(dir);
+        String listeners = "PLAINTEXT://127.0.0.1:" + port;
+        String protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+        String secured = "";
+        if (saslPort != 0) {
+            listeners += ",SASL_PLAINTEXT://127.0.0.1:" + saslPort + ",SASL_SSL://127.0.0.1:" + saslSslPort;
+            protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
+            secured = secured();
+        }
         Files.writeString(dir.resolve("server.properties"), String.join("\n",
                 "process.roles=broker,controller",
                 "node.id=1",
                 "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
-                "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
-                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+                "listeners=" + listeners + ",CONTROLLER://127.0.0.1:" + controllerPort,
+                "advertised.listeners=" + listeners,
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=" + protocols,
                 "log.dirs=" + dir.resolve("data"),
                 "num.partitions=3",
                 "auto.create.topics.enable=false",
@@ -113,13 +155,58 @@ final class KafkaBroker implements AutoCloseable {
                 "transaction.state.log.replication.factor=1",
                 "transaction.state.log.min.isr=1",
                 "group.initial.rebalance.delay.ms=0",
-                ""), StandardCharsets.UTF_8);
+                secured), StandardCharsets.UTF_8);
         Process format = java("kafka.tools.StorageTool", "format", "-t", CLUSTER_ID, "-c", dir.resolve("server.properties").toString())
                 .redirectOutput(dir.resolve("format.log").toFile()).start();
         if (!format.waitFor(60, TimeUnit.SECONDS) || format.exitValue() != 0) {
             format.destroyForcibly();
             throw new IllegalStateException("kafka-storage format failed: " + Files.readString(dir.resolve("format.log")));
         }
+    }
+
+    /**
+     * The secured listeners' settings: PLAIN with the one user {@link #USER}, and for SASL_SSL a key store made here
+     * with keytool (a self-signed certificate for 127.0.0.1, which the client's host name check accepts) and the trust
+     * store of its certificate for the client.
+     */
+    private String secured() throws Exception {
+        Path keystore = dir.resolve("broker.p12");
+        Path cert = dir.resolve("broker.pem");
+        keytool("-genkeypair", "-alias", "broker", "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "2",
+                "-dname", "CN=127.0.0.1", "-ext", "SAN=IP:127.0.0.1",
+                "-storetype", "PKCS12", "-keystore", keystore.toString(), "-storepass", TRUSTSTORE_PASSWORD);
+        keytool("-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore.toString(), "-storepass", TRUSTSTORE_PASSWORD,
+                "-file", cert.toString());
+        keytool("-importcert", "-noprompt", "-alias", "broker", "-file", cert.toString(),
+                "-storetype", "PKCS12", "-keystore", truststore().toString(), "-storepass", TRUSTSTORE_PASSWORD);
+        String jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required user_" + USER + "=\"" + PASSWORD + "\";";
+        return String.join("\n",
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config=" + jaas,
+                "listener.name.sasl_ssl.plain.sasl.jaas.config=" + jaas,
+                "listener.name.sasl_ssl.ssl.keystore.location=" + keystore,
+                "listener.name.sasl_ssl.ssl.keystore.type=PKCS12",
+                "listener.name.sasl_ssl.ssl.keystore.password=" + TRUSTSTORE_PASSWORD,
+                "");
+    }
+
+    private void keytool(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        cmd.addAll(List.of(args));
+        Process keytool = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("keytool.log").toFile()).start();
+        if (!keytool.waitFor(60, TimeUnit.SECONDS) || keytool.exitValue() != 0) {
+            keytool.destroyForcibly();
+            throw new IllegalStateException("keytool " + args[0] + " failed: " + Files.readString(dir.resolve("keytool.log")));
+        }
+    }
+
+    /** Gives {@code user} of SASL/PLAIN a password (added if new): stops the broker, changes its settings, starts it again. */
+    void password(String user, String password) throws Exception {
+        stop();
+        Path settings = dir.resolve("server.properties");
+        String users = Files.readString(settings, StandardCharsets.UTF_8).replaceAll(" user_" + user + "=\"[^\"]*\"", "");
+        Files.writeString(settings, users.replace(" required", " required user_" + user + "=\"" + password + "\""), StandardCharsets.UTF_8);
+        start();
     }
 
     /** Starts the broker (again: same ports, same log folder) and waits until it answers. */
@@ -242,9 +329,18 @@ final class KafkaBroker implements AutoCloseable {
         return new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile());
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    /** {@code n} different free ports (each socket held until all are found). */
+    private static int[] freePorts(int n) throws IOException {
+        List<ServerSocket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                sockets.add(new ServerSocket(0));
+            }
+            return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
+        } finally {
+            for (ServerSocket s : sockets) {
+                s.close();
+            }
         }
     }
 
