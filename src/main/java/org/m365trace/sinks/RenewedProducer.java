@@ -18,11 +18,13 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 
 /**
  * The Kafka sink's producer, made anew after the broker refused its credentials ({@link AuthenticationException}: a
- * wrong SASL password, a user not yet known to the broker, a TLS handshake refused). Kafka's idempotent producer does
- * not recover from that: once the broker accepts the credentials, it still lets every record time out, so the spool
+ * wrong SASL password, a user not yet known to the broker, a TLS handshake refused), or refused it the idempotent
+ * producer's cluster permission ({@link ClusterAuthorizationException}, IDEMPOTENT_WRITE on an older broker's ACLs).
+ * Kafka's idempotent producer does not recover from either: once the broker accepts the credentials, it still lets every record time out, so the spool
  * would wait until a restart. The batch that failed stays in the spool; it is sent again, after the sink's pause, by a
  * new producer (whose secrets are read again, so a corrected secret file is taken too).
  */
@@ -54,7 +56,7 @@ final class RenewedProducer implements Producer<Object, Object> {
     public Future<RecordMetadata> send(ProducerRecord<Object, Object> record, Callback callback) {
         Producer<Object, Object> p = producer();
         return p.send(record, (metadata, e) -> {
-            if (e instanceof AuthenticationException) {
+            if (e instanceof AuthenticationException || e instanceof ClusterAuthorizationException) {
                 refused(p);
             }
             if (callback != null) {

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -45,6 +46,15 @@ class RenewedProducerTest {
 
         producer.send(new ProducerRecord<>("t", "k2", "v"));
         assertEquals(2, made.size(), "kept while it is not refused");
+    }
+
+    @Test
+    void a_refused_cluster_permission_gives_a_new_producer_too() {
+        RenewedProducer producer = producer();
+        producer.send(new ProducerRecord<>("t", "k", "v"));
+        made.get(0).errorNext(new ClusterAuthorizationException("Cluster authorization failed."));
+        producer.send(new ProducerRecord<>("t", "k", "v"));
+        assertEquals(2, made.size(), "the idempotent producer does not recover once the ACL is granted: a new one");
     }
 
     @Test
