@@ -98,7 +98,7 @@ public class Spool {
         long size = 0;
         for (String line : lines) {
             byte[] data = line.getBytes(StandardCharsets.UTF_8);    // encoded once: for its digest and for the file
-            UUID digest = DigestSet.digest(data, 0, data.length);
+            UUID digest = DigestSet.lineDigest(data, 0, data.length);
             if (recent.contains(digest) || lately.contains(digest) || !inThisPage.add(digest)) {
                 continue;   // queued already: the window is read again after a failure elsewhere, or after a crash
             }
@@ -364,7 +364,7 @@ public class Spool {
             newest.add(0, lines);
             held += lines.size();
         }
-        newest.forEach(lines -> lines.forEach(recent::add));
+        newest.forEach(lines -> lines.forEach(recent::addLine));
         bytes = size();
         pending.set(countLines());
     }

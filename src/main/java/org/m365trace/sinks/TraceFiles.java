@@ -97,7 +97,7 @@ public class TraceFiles {
         int[] lines = {0, 0};                                         // seen, skipped
         Utf8Lines.forEach(bytes, (start, end, next) -> {
             lines[0]++;
-            UUID digest = DigestSet.digest(bytes, start, end - start);
+            UUID digest = DigestSet.lineDigest(bytes, start, end - start);
             if (written.contains(digest)) {
                 lines[1]++;
                 return;
@@ -262,7 +262,7 @@ public class TraceFiles {
             int from = Math.max(ch.size() > TAIL_BYTES ? 1 : 0, lines.length - REMEMBERED_LINES);
             for (int i = from; i < lines.length; i++) {
                 if (!lines[i].isEmpty()) {
-                    written.add(lines[i]);
+                    written.addLine(lines[i]);
                 }
             }
         }
