@@ -51,6 +51,8 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
             "connectTimeout", "readTimeout", "health.sourceFailingFor", "replay.from", "replay.to", "localDomains",
             "state.store", "state.jdbcUrl", "state.username", "state.password", "state.passwordFile", "instance",
             "cluster.enabled", "cluster.failoverWithin");
+    /** Keys of the process, not of a tenant: {@code trace.tenant.<name>.<key>} is refused rather than half applied. */
+    static final List<String> PROCESS_KEYS = List.of("pageConcurrency", "instance", "cluster.enabled", "cluster.failoverWithin");
     /** The secret keys: their values are taken as given, never parsed for placeholders (a password may hold "{{"). */
     static final Set<String> SECRET_KEYS = Set.of("clientSecret", "password", "clientCertificatePassword",
             "state.password");
@@ -116,6 +118,16 @@ public class TraceTenants implements RouteTemplateParameterSource, CamelContextA
         PropertiesComponent pc = camelContext.getPropertiesComponent();
         List<String> names = names(tenants);
         Map<String, String> identities = new LinkedHashMap<>();
+        for (String tenant : names) {
+            for (String key : PROCESS_KEYS) {
+                for (String own : List.of("trace.tenant." + tenant + "." + key, "trace.tenant." + tenant + "." + parameter(key))) {
+                    if (defined(pc, own)) {
+                        throw new SettingException(own + ": trace." + key + " is one value for the whole process, shared by its"
+                                + " tenants; expected it as trace." + key + " only");
+                    }
+                }
+            }
+        }
         for (String tenant : names.isEmpty() ? List.of("") : names) {
             String pollRouteId = pollRouteId(tenant);
             Map<String, String> values = new LinkedHashMap<>();

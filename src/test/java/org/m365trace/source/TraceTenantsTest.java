@@ -164,6 +164,10 @@ class TraceTenantsTest {
         assertTrue(refused(base + "trace.tenant.b.clientId|{{env:NO_SUCH_VARIABLE_HERE}}")
                 .startsWith("trace.tenant.b.clientId: a placeholder in its value cannot be resolved"));
         assertTrue(refused(base + "trace.tenant.b.cloud|mars").startsWith("tenant b: trace.cloud: expected one of global, usgov"));
+        // a setting of the process is refused per tenant, instead of the first tenant's value silently winning
+        assertTrue(refused(base + "trace.tenant.b.pageConcurrency|4").startsWith("trace.tenant.b.pageConcurrency: trace.pageConcurrency is"
+                + " one value for the whole process"));
+        assertTrue(refused(base + "trace.tenant.a.instance|i1").startsWith("trace.tenant.a.instance: trace.instance is one value"));
         // two tenants reading as one identity would each forward the other's rows
         assertTrue(refused("trace.clientId|app|trace.clientSecret|s|trace.tenants|a,b|trace.tenantId|same.example")
                 .startsWith("trace.tenants: tenants a and b read the same API as the same identity"));
