@@ -63,14 +63,14 @@ public class Replay implements CamelContextAware {
         if (found.isEmpty()) {
             List<String> others = new ArrayList<>();
             Path shared = stateDir.toAbsolutePath().getParent();
-            if (shared != null && Files.isDirectory(shared)) {
-                try (Stream<Path> siblings = Files.list(shared)) {
-                    for (Path other : siblings.filter(Files::isDirectory).sorted().toList()) {
-                        if (!other.equals(stateDir.toAbsolutePath()) && Files.isDirectory(other.resolve("deadletter").resolve(sink))) {
-                            others.add(other.getFileName().toString());
-                        }
+            try (Stream<Path> siblings = shared == null ? Stream.empty() : Files.list(shared)) {
+                for (Path other : siblings.filter(Files::isDirectory).sorted().toList()) {
+                    if (!other.equals(stateDir.toAbsolutePath()) && !deadLetters(other, sink).isEmpty()) {
+                        others.add(other.getFileName().toString());
                     }
                 }
+            } catch (IOException e) {
+                LOG.debug("replay: the folders beside {}: {}", stateDir, e.toString());
             }
             LOG.warn("replay: no dead letters of the {} sink in {}{}", sink, stateDir.resolve("deadletter").resolve(sink),
                     others.isEmpty() ? "" : "; folders of other instances hold some: " + others + " (replay with their trace.instance)");
@@ -80,6 +80,10 @@ public class Replay implements CamelContextAware {
 
     /** The complete dead letters of {@code sink} (those with their reason written), oldest first. */
     public List<Path> deadLetters(String sink) throws IOException {
+        return deadLetters(stateDir, sink);
+    }
+
+    private static List<Path> deadLetters(Path stateDir, String sink) throws IOException {
         Path dir = stateDir.resolve("deadletter").resolve(sink);
         if (!Files.isDirectory(dir)) {
             return List.of();

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -18,46 +19,59 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.AuthenticationException;
-import org.apache.kafka.common.errors.ClusterAuthorizationException;
 
 /**
  * The Kafka sink's producer, made anew after the broker refused its credentials ({@link AuthenticationException}: a
- * wrong SASL password, a user not yet known to the broker, a TLS handshake refused), or refused it the idempotent
- * producer's cluster permission ({@link ClusterAuthorizationException}, IDEMPOTENT_WRITE on an older broker's ACLs).
- * Kafka's idempotent producer does not recover from either: once the broker accepts the credentials, it still lets every record time out, so the spool
+ * wrong SASL password, a user not yet known to the broker, a TLS handshake refused). Kafka's idempotent producer does
+ * not recover from that: once the broker accepts the credentials, it still lets every record time out, so the spool
  * would wait until a restart. The batch that failed stays in the spool; it is sent again, after the sink's pause, by a
  * new producer (whose secrets are read again, so a corrected secret file is taken too).
+ * <p>
+ * At most one new producer per {@link #RENEW_EVERY}: the records of a batch that follow the refusal fail at once on
+ * the refused producer, so that one delivery attempt makes one login, not one per record (an account that locks after
+ * failed logins stays usable). Kafka calls back on its I/O thread, which the old producer's close waits for: the
+ * callback takes no lock, and the old producer is closed outside the one that guards the swap.
  */
 final class RenewedProducer implements Producer<Object, Object> {
 
+    /** The shortest time between two new producers: less than the sink's pause between two delivery attempts. */
+    static final Duration RENEW_EVERY = Duration.ofSeconds(1);
+
     private final Supplier<Producer<Object, Object>> factory;
-    private Producer<Object, Object> producer;
-    private Producer<Object, Object> refused;
+    private volatile Producer<Object, Object> producer;
+    private final AtomicReference<Producer<Object, Object>> refused = new AtomicReference<>();
+    private long renewedAt;
 
     RenewedProducer(Supplier<Producer<Object, Object>> factory) {
         this.factory = factory;
         this.producer = factory.get();
+        this.renewedAt = System.nanoTime() - RENEW_EVERY.toNanos();
     }
 
-    /** The producer to send with: a new one when the broker refused the current one's credentials. */
-    private synchronized Producer<Object, Object> producer() {
-        if (refused == producer) {
-            producer.close(Duration.ZERO);      // its records failed or time out: they are in the spool still
-            producer = factory.get();
+    /** The producer to send with: a new one when the broker refused the current one's credentials (once a second at most). */
+    private Producer<Object, Object> producer() {
+        Producer<Object, Object> old;
+        Producer<Object, Object> fresh;
+        synchronized (this) {
+            old = producer;
+            long now = System.nanoTime();
+            if (refused.get() != old || now - renewedAt < RENEW_EVERY.toNanos()) {
+                return old;
+            }
+            renewedAt = now;
+            fresh = factory.get();
+            producer = fresh;
         }
-        return producer;
-    }
-
-    private synchronized void refused(Producer<Object, Object> p) {
-        refused = p;
+        old.close(Duration.ZERO);      // its records failed or time out: they are in the spool still
+        return fresh;
     }
 
     @Override
     public Future<RecordMetadata> send(ProducerRecord<Object, Object> record, Callback callback) {
         Producer<Object, Object> p = producer();
         return p.send(record, (metadata, e) -> {
-            if (e instanceof AuthenticationException || e instanceof ClusterAuthorizationException) {
-                refused(p);
+            if (e instanceof AuthenticationException) {
+                refused.set(p);
             }
             if (callback != null) {
                 callback.onCompletion(metadata, e);

@@ -1,17 +1,18 @@
 package org.m365trace.sinks;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -49,12 +50,34 @@ class RenewedProducerTest {
     }
 
     @Test
-    void a_refused_cluster_permission_gives_a_new_producer_too() {
+    void one_new_producer_per_delivery_attempt_not_one_per_record() {
+        RenewedProducer producer = producer();
+        producer.send(new ProducerRecord<>("t", "k1", "v"));
+        made.get(0).errorNext(new SaslAuthenticationException("Authentication failed: Invalid username or password"));
+        producer.send(new ProducerRecord<>("t", "k2", "v"));
+        made.get(1).errorNext(new SaslAuthenticationException("Authentication failed: Invalid username or password"));
+        // the rest of the batch, at once: no login per record (an account that locks after failed logins)
+        for (int i = 3; i < 10; i++) {
+            producer.send(new ProducerRecord<>("t", "k" + i, "v"));
+        }
+        assertEquals(2, made.size(), "renewed once within " + RenewedProducer.RENEW_EVERY);
+        // the next attempt, after the sink's pause
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            producer.send(new ProducerRecord<>("t", "k", "v"));
+            return made.size() == 3;
+        });
+    }
+
+    @Test
+    void the_callback_on_kafkas_thread_takes_no_lock_that_a_send_holds() throws Exception {
         RenewedProducer producer = producer();
         producer.send(new ProducerRecord<>("t", "k", "v"));
-        made.get(0).errorNext(new ClusterAuthorizationException("Cluster authorization failed."));
-        producer.send(new ProducerRecord<>("t", "k", "v"));
-        assertEquals(2, made.size(), "the idempotent producer does not recover once the ACL is granted: a new one");
+        Thread io = new Thread(() -> made.get(0).errorNext(new SaslAuthenticationException("refused")));
+        synchronized (producer) {           // a send renewing the producer holds this lock
+            io.start();
+            io.join(5000);
+        }
+        assertFalse(io.isAlive(), "Kafka's I/O thread ran the callback while the lock was held");
     }
 
     @Test
