@@ -76,7 +76,10 @@ public class SinkWatch implements CamelContextAware {
 
             @Override
             public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
-                if (context.getRegistry().findByType(SinkWatch.class).contains(SinkWatch.this)) {
+                // the bean the routes use is bound as <sink>Watch (fileWatch, ...); looked up by that name rather than
+                // by walking the registry, which other threads may be adding to by now
+                Object bound = context.getRegistry().lookupByName(sink + "Watch");
+                if (bound == null || bound == SinkWatch.this) {
                     watch();
                 }
             }

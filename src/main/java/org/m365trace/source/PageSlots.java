@@ -50,6 +50,14 @@ public class PageSlots implements CamelContextAware {
         throw new SettingException("trace.pageConcurrency", "a whole number of 1 or more, or empty for one per processor", text);
     }
 
+    /**
+     * Finds or binds the shared slots now, as the tenant's route is made: bound lazily from a poll thread, the registry
+     * changed under code that was reading it as the context finished starting (a ConcurrentModificationException).
+     */
+    public void init() {
+        shared();
+    }
+
     /** Waits for a slot, unless this tenant holds one already. */
     public void take() throws InterruptedException {
         if (!held) {
