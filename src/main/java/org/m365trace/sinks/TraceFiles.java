@@ -17,14 +17,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 import org.m365trace.state.DigestSet;
+import org.m365trace.state.InstanceFolder;
+import org.m365trace.state.TraceStateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The file sink's delivery: appends each record of a spool batch as one line to {@code trace-<received date>.ndjson}
- * in {@code trace.file.dir}.
+ * in {@code trace.file.dir} ({@code trace-<instance>-<received date>.ndjson} with the jdbc store, where instances may
+ * share the folder).
  * <p>
  * It does what Camel's file producer (append mode) cannot promise after a fault:
  * <ul>
@@ -48,10 +52,38 @@ public class TraceFiles {
     private static final byte[] RECEIVED_BYTES = Utf8Lines.key("received");
 
     private Path dir;
+    /** {@code trace-}, or with the jdbc store {@code trace-<instance>-}: instances sharing the folder write their own files. */
+    private String prefix = "trace-";
+    private String store = "";
+    private String instance = "";
+    private Pattern names = names(prefix);
     /** recover() ran: it runs at the first batch, once this process holds the lock of trace.stateDir. */
     private boolean recovered;
     private final DigestSet written = new DigestSet(REMEMBERED_LINES * REMEMBERED_FILES);
     private final Map<Path, FileChannel> open = new LinkedHashMap<>(8, 0.75f, true);
+
+    /** {@code trace.state.store}: with {@code jdbc} (several instances) the files are named by the instance. */
+    public void setStore(String store) {
+        this.store = store == null ? "" : store;
+        prefixes();
+    }
+
+    /** {@code trace.instance} (else the host name, as the instance's leases and folders). */
+    public void setInstance(String instance) {
+        this.instance = instance == null ? "" : instance;
+        prefixes();
+    }
+
+    private void prefixes() {
+        boolean jdbc = TraceStateStore.JDBC.equals(TraceStateStore.storeOf(store));
+        prefix = jdbc ? "trace-" + InstanceFolder.name(instance) + "-" : "trace-";
+        names = names(prefix);
+    }
+
+    /** This instance's files exactly: {@code trace-i1-} must not take {@code trace-i1-b-2026-12-01.ndjson} for its own. */
+    private static Pattern names(String prefix) {
+        return Pattern.compile(Pattern.quote(prefix) + "\\d{4}-\\d{2}-\\d{2}\\.ndjson");
+    }
 
     public void setDir(String dir) {
         this.dir = Path.of(dir);
@@ -70,7 +102,7 @@ public class TraceFiles {
 
     private void repairAndRemember() throws IOException {
         List<Path> files = new ArrayList<>();
-        try (DirectoryStream<Path> all = Files.newDirectoryStream(dir, "trace-*.ndjson")) {
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(dir, f -> names.matcher(f.getFileName().toString()).matches())) {
             for (Path f : all) {
                 dropCutLastLine(f);
                 files.add(f);
@@ -140,7 +172,7 @@ public class TraceFiles {
      * line without one) to the file of their date, all or none; returns its channel.
      */
     private FileChannel append(byte[] bytes, List<int[]> ranges, String date) throws IOException {
-        Path file = dir.resolve("trace-" + date + ".ndjson");
+        Path file = dir.resolve(prefix + date + ".ndjson");
         FileChannel ch = channel(file);
         long before = ch.size();
         List<ByteBuffer> data = new ArrayList<>(ranges.size() + 1);

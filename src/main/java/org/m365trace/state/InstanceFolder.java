@@ -10,8 +10,8 @@ import org.m365trace.SettingException;
 
 /**
  * The placeholder function {@code {{instance:<key>}}}: the folder of the setting {@code <key>} (such as
- * {@code trace.stateDir}) as this instance uses it for the state that is its own, the sinks' spools, dead letters and
- * output files. With {@code trace.state.store=file} (one forwarder per folder) it is the folder as set. With
+ * {@code trace.stateDir}) as this instance uses it for the state that is its own: the sinks' spools and dead letters
+ * (its output files are named by it in {@code trace.file.dir}: TraceFiles). With {@code trace.state.store=file} (one forwarder per folder) it is the folder as set. With
  * {@code jdbc}, where several instances share the tenants, it is the folder's subfolder named by the instance
  * ({@code trace.instance}, else the host name), so that instances may share one volume without one touching the
  * other's spools or files.

@@ -221,12 +221,14 @@ class ClusterIT {
                 });
                 Map<String, List<String>> topic = topicKeys(broker);
                 assertEquals(Set.copyOf(TENANTS), topic.keySet(), "every record in the topic is of a tenant");
-                // one shared state folder and output folder: each instance's spools and files in its own subfolder
-                for (String shared : List.of("state", "out")) {
-                    try (Stream<Path> entries = Files.list(tmp.resolve(shared))) {
-                        assertEquals(Set.copyOf(INSTANCES), entries.map(e -> e.getFileName().toString()).collect(Collectors.toSet()),
-                                "what the instances keep in the shared " + shared + " folder is named by instance");
-                    }
+                // one shared state folder and output folder: each instance's spools in its own subfolder, its own files
+                try (Stream<Path> entries = Files.list(tmp.resolve("state"))) {
+                    assertEquals(Set.copyOf(INSTANCES), entries.map(e -> e.getFileName().toString()).collect(Collectors.toSet()),
+                            "what the instances keep in the shared state folder is named by instance");
+                }
+                try (Stream<Path> entries = Files.list(tmp.resolve("out"))) {
+                    assertEquals(Set.copyOf(INSTANCES), entries.map(e -> e.getFileName().toString().replaceFirst("^trace-(.+)-\\d{4}-\\d{2}-\\d{2}\\.ndjson$", "$1"))
+                            .collect(Collectors.toSet()), "the shared output folder holds trace-<instance>-YYYY-MM-DD.ndjson files");
                 }
                 // a row twice only where a page was in flight when its tenant's holder stopped without giving it back:
                 // at the kill, and wherever a lease was lost on the way (a heartbeat stalled for longer than the lease on
@@ -297,8 +299,8 @@ class ClusterIT {
 
     /**
      * Starts the jar as {@code instance}, its logs in a folder of its own. All instances share one trace.stateDir and one
-     * trace.file.dir, as on a shared volume: each keeps its spools and files in its subfolders, named by the instance
-     * (kept across its restarts).
+     * trace.file.dir, as on a shared volume: each keeps its spools in its subfolder and writes its own files, named by
+     * the instance (kept across its restarts).
      */
     private ForwarderJar start(String instance, String logName, Properties p) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(instance));
@@ -431,16 +433,9 @@ class ClusterIT {
         return log.length() > 4000 ? log.substring(log.length() - 4000) : log;
     }
 
-    /** The records of tenant {@code t} in the file sinks of every instance. */
+    /** The records of tenant {@code t} in the files of every instance (one shared folder). */
     private List<JsonNode> records(String t) throws Exception {
-        List<JsonNode> all = new ArrayList<>();
-        for (String instance : INSTANCES) {
-            Path out = tmp.resolve("out").resolve(instance);
-            if (Files.isDirectory(out)) {
-                Sinks.files(out).stream().filter(r -> t.equals(r.path("tenant").asText(null))).forEach(all::add);
-            }
-        }
-        return all;
+        return Sinks.files(tmp.resolve("out")).stream().filter(r -> t.equals(r.path("tenant").asText(null))).toList();
     }
 
     private int uncheckedRecords(String t) {

@@ -54,8 +54,7 @@ class JdbcStoreIT {
             Path passwordFile = tmp.resolve("pg-password");
             Files.writeString(passwordFile, "unused-by-trust-auth\n");
             p.put("trace.state.passwordFile", passwordFile.toString());
-            // with the jdbc store the files are the instance's own: trace.file.dir/<instance>, here the host name
-            Path out = tmp.resolve("out").resolve(TraceStateStore.instanceName(""));
+            Path out = tmp.resolve("out");
             try (LogLines logs = LogLines.capture(); Forwarder forwarder = Forwarder.start(p)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> of(out, "a").size() >= 5 && of(out, "b").size() >= 5);
 
@@ -93,6 +92,11 @@ class JdbcStoreIT {
                     Path state = tmp.resolve("state").resolve(tenant);
                     assertFalse(Files.exists(state.resolve("checkpoint")) || Files.exists(state.resolve("seen.dat")),
                             "tenant " + tenant + " keeps no state in files");
+                }
+                try (var files = Files.list(out)) {
+                    // with the jdbc store the files are the instance's own: named by it, here by the host name
+                    String own = "trace-" + TraceStateStore.instanceName("") + "-";
+                    assertTrue(files.allMatch(f -> f.getFileName().toString().startsWith(own)), "files named " + own + "YYYY-MM-DD.ndjson");
                 }
                 assertEquals(1, logs.forwarder("WARN", "tenant a: .*(not read|poll failed)").size(), "logged once");
                 assertTrue(logs.lines().stream().noneMatch(l -> l.contains("marked as broken") || l.startsWith("\tat ")),

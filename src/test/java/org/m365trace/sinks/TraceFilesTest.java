@@ -93,6 +93,29 @@ class TraceFilesTest {
     }
 
     @Test
+    void instancesSharingTheFolderWithTheJdbcStoreWriteAndRepairOnlyTheirOwnFiles() throws Exception {
+        String r1 = rec(1, "2026-11-23T10:00:00.000Z");
+        String cut = "{\"messageTraceId\":\"m9\",\"rec";
+        Path other = dir.resolve("trace-i1-b-2026-11-23.ndjson");      // instance "i1-b": a line it is writing right now
+        Files.writeString(other, r1 + "\n" + cut);
+
+        TraceFiles files = new TraceFiles();
+        files.setDir(dir.toString());
+        files.setInstance("i1");
+        files.setStore("JDBC");
+        files.recover();
+        files.appendBatch(utf8(r1 + "\n"));
+        files.close();
+        assertEquals(List.of(r1), Files.readAllLines(dir.resolve("trace-i1-2026-11-23.ndjson")), "named by the instance");
+        assertEquals(r1 + "\n" + cut, Files.readString(other), "another instance's file, its line cut short, left alone");
+
+        TraceFiles single = open();          // the file store: trace-YYYY-MM-DD.ndjson as before
+        single.appendBatch(utf8(r1 + "\n"));
+        single.close();
+        assertEquals(List.of(r1), Files.readAllLines(dir.resolve("trace-2026-11-23.ndjson")));
+    }
+
+    @Test
     void theReceivedDateIsReadFromTheRecord() {
         assertEquals("2026-11-23", TraceFiles.receivedDate(rec(1, "2026-11-23T10:00:00.000Z")));
         assertEquals("unknown", TraceFiles.receivedDate("{\"messageTraceId\":\"m\"}"));
