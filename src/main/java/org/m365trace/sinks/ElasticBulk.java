@@ -1,5 +1,6 @@
 package org.m365trace.sinks;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,12 +31,12 @@ final class ElasticBulk {
      * A 2xx reply, item by item: 2xx and 409 (the document is there already) are delivered; 429 and 5xx are sent again,
      * alone; any other item error (a mapping error, 400) is a dead letter with Elasticsearch's reason.
      */
-    static HttpReply reply(String body, String batch) {
+    static HttpReply reply(String body, byte[] batch) {
         JsonNode reply = SinkSchema.read(body);
         if (!reply.path("errors").asBoolean(false)) {
             return HttpReply.ofDelivered(batch);
         }
-        List<String> lines = lines(batch);
+        List<String> lines = lines(new String(batch, StandardCharsets.UTF_8));
         JsonNode items = reply.path("items");
         if (items.size() != lines.size()) {
             return HttpReply.ofFailed();      // not a reply to this request: send it all again (409s make that safe)

@@ -140,11 +140,14 @@ public class HttpPreset implements CamelContextAware {
         return SPLUNK_HEC.equals(preset) && splunkAck ? channel : "";
     }
 
-    /** The body of a batch (one record a line, in the sink's schema). */
-    public String body(String batch) {
+    /**
+     * The body of a batch (its lines as the spool keeps them: one record a line, in the sink's schema, UTF-8). Batches
+     * stay bytes from the spool file to the request: as strings, each step that took one as an argument copied it.
+     */
+    public byte[] body(byte[] batch) {
         return switch (preset) {
-            case ELASTIC_BULK -> ElasticBulk.body(batch, elasticIndex.strip());
-            case SPLUNK_HEC -> SplunkHec.body(batch, host, splunkSource, splunkSourcetype, splunkIndex.strip());
+            case ELASTIC_BULK -> utf8(ElasticBulk.body(text(batch), elasticIndex.strip()));
+            case SPLUNK_HEC -> utf8(SplunkHec.body(text(batch), host, splunkSource, splunkSourcetype, splunkIndex.strip()));
             case AZURE_MONITOR -> Spool.asJsonArray(batch);
             default -> "ndjson".equals(format) ? batch : Spool.asJsonArray(batch);
         };
@@ -154,7 +157,7 @@ public class HttpPreset implements CamelContextAware {
      * Before sending: null when the batch may be sent, else what it is instead: too large (Azure Monitor's 1 MB; split
      * it), or refused (one record alone is too large).
      */
-    public HttpReply oversized(String batch) {
+    public HttpReply oversized(byte[] batch) {
         if (!AZURE_MONITOR.equals(preset) || arrayBytes(batch) <= AZURE_MAX_BODY) {
             return null;
         }
@@ -162,7 +165,7 @@ public class HttpPreset implements CamelContextAware {
     }
 
     /** What a reply means for the batch that was sent. */
-    public HttpReply reply(int status, String statusText, String body, String batch) {
+    public HttpReply reply(int status, String statusText, String body, byte[] batch) {
         String replied = body == null ? "" : body;
         if (status / 100 == 2) {
             return switch (preset) {
@@ -192,13 +195,13 @@ public class HttpPreset implements CamelContextAware {
     }
 
     /** A batch too large for one request: split (by size for Azure Monitor, else in halves), or refused when it is one record. */
-    private static HttpReply tooLarge(String batch, String reason) {
-        return ElasticBulk.lines(batch).size() > 1 ? HttpReply.ofTooLarge() : HttpReply.ofRefused(batch, reason);
+    private static HttpReply tooLarge(byte[] batch, String reason) {
+        return Utf8Lines.count(batch) > 1 ? HttpReply.ofTooLarge() : HttpReply.ofRefused(batch, reason);
     }
 
     /** The parts a too large batch is split into: each fits Azure Monitor's 1 MB; else two halves. */
-    public List<String> parts(String batch) {
-        List<String> lines = ElasticBulk.lines(batch);
+    public List<String> parts(byte[] batch) {
+        List<String> lines = ElasticBulk.lines(text(batch));
         List<String> parts = new ArrayList<>();
         if (!AZURE_MONITOR.equals(preset)) {
             int half = lines.size() / 2;
@@ -224,10 +227,10 @@ public class HttpPreset implements CamelContextAware {
 
     /** The dead letter's file name of refused lines: the batch's own when it is the whole batch, else one per set of lines. */
     public String deadLetterName(String batchName, HttpReply reply) {
-        if (reply.getDelivered().isEmpty() && reply.getRetry().isEmpty()) {
+        if (!reply.isAnyDelivered() && !reply.isAnyRetry()) {
             return batchName;
         }
-        return batchName.replaceFirst("\\.ndjson$", "") + "-refused-" + DocumentId.digest(reply.getDeadLetters()).substring(0, 12) + ".ndjson";
+        return batchName.replaceFirst("\\.ndjson$", "") + "-refused-" + DocumentId.digest(text(reply.getDeadLetters())).substring(0, 12) + ".ndjson";
     }
 
     // ---------------------------------------------------------------- Splunk's indexer acknowledgement
@@ -316,9 +319,19 @@ public class HttpPreset implements CamelContextAware {
     }
 
     /** The size of a batch sent as a JSON array: its lines, a comma between each two, and the brackets. */
-    private static long arrayBytes(String batch) {
-        List<String> lines = ElasticBulk.lines(batch);
-        return lines.stream().mapToLong(HttpPreset::bytes).sum() + Math.max(0, lines.size() - 1) + 2;
+    /** The size of the batch as a JSON array: its lines, a comma between two, and the brackets. */
+    private static long arrayBytes(byte[] batch) {
+        long[] size = {1};
+        Utf8Lines.forEach(batch, (start, end, next) -> size[0] += end - start + 1);
+        return size[0];
+    }
+
+    private static String text(byte[] utf8) {
+        return new String(utf8, StandardCharsets.UTF_8);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     private static long bytes(String s) {

@@ -1,5 +1,6 @@
 package org.m365trace.sinks;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
 /**
@@ -8,13 +9,16 @@ import java.time.Instant;
  * with Splunk's indexer acknowledgement, once {@link #getAckId()} is acknowledged), {@link #getRetry()} (sent again,
  * alone: Elasticsearch items answered 429 or 5xx) and {@link #getDeadLetters()} (refused for good, with
  * {@link #getReason()}). Or the whole batch is {@link #isFailed() failed} (kept and sent again later) or
- * {@link #isTooLarge() too large} (split and sent again).
+ * {@link #isTooLarge() too large} (split and sent again). The lines are UTF-8 bytes, as the spool keeps them: a batch
+ * is read, sent and counted without being decoded or copied.
  */
 public final class HttpReply {
 
-    private String delivered = "";
-    private String retry = "";
-    private String deadLetters = "";
+    private static final byte[] NONE = {};
+
+    private byte[] delivered = NONE;
+    private byte[] retry = NONE;
+    private byte[] deadLetters = NONE;
     private String reason = "";
     private boolean failed;
     private boolean tooLarge;
@@ -22,7 +26,7 @@ public final class HttpReply {
     private Instant sentAt;
     private volatile boolean acked;
 
-    static HttpReply ofDelivered(String batch) {
+    static HttpReply ofDelivered(byte[] batch) {
         HttpReply r = new HttpReply();
         r.delivered = batch;
         return r;
@@ -40,7 +44,7 @@ public final class HttpReply {
         return r;
     }
 
-    static HttpReply ofRefused(String batch, String reason) {
+    static HttpReply ofRefused(byte[] batch, String reason) {
         HttpReply r = new HttpReply();
         r.deadLetters = batch;
         r.reason = reason;
@@ -49,9 +53,9 @@ public final class HttpReply {
 
     static HttpReply ofParts(String delivered, String retry, String deadLetters, String reason) {
         HttpReply r = new HttpReply();
-        r.delivered = delivered;
-        r.retry = retry;
-        r.deadLetters = deadLetters;
+        r.delivered = delivered.getBytes(StandardCharsets.UTF_8);
+        r.retry = retry.getBytes(StandardCharsets.UTF_8);
+        r.deadLetters = deadLetters.getBytes(StandardCharsets.UTF_8);
         r.reason = reason;
         return r;
     }
@@ -71,18 +75,33 @@ public final class HttpReply {
     }
 
     /** The lines the endpoint took (one record a line); empty when none. */
-    public String getDelivered() {
+    public byte[] getDelivered() {
         return delivered;
     }
 
     /** The lines to send again, alone; empty when none. */
-    public String getRetry() {
+    public byte[] getRetry() {
         return retry;
     }
 
     /** The lines refused for good, for the dead letters; empty when none. */
-    public String getDeadLetters() {
+    public byte[] getDeadLetters() {
         return deadLetters;
+    }
+
+    /** Whether the endpoint took any line. */
+    public boolean isAnyDelivered() {
+        return Utf8Lines.count(delivered) > 0;
+    }
+
+    /** Whether any line is to be sent again. */
+    public boolean isAnyRetry() {
+        return Utf8Lines.count(retry) > 0;
+    }
+
+    /** Whether any line was refused for good. */
+    public boolean isAnyDeadLetters() {
+        return Utf8Lines.count(deadLetters) > 0;
     }
 
     /** Why {@link #getDeadLetters()} were refused (the endpoint's own words). */
@@ -112,8 +131,8 @@ public final class HttpReply {
 
     @Override
     public String toString() {
-        return "HttpReply[delivered " + Spool.lines(delivered) + ", retry " + Spool.lines(retry) + ", dead letters "
-                + Spool.lines(deadLetters) + (failed ? ", failed" : "") + (tooLarge ? ", too large" : "")
+        return "HttpReply[delivered " + Utf8Lines.count(delivered) + ", retry " + Utf8Lines.count(retry) + ", dead letters "
+                + Utf8Lines.count(deadLetters) + (failed ? ", failed" : "") + (tooLarge ? ", too large" : "")
                 + (ackId != null ? ", ackId " + ackId : "") + "]";
     }
 }

@@ -1,5 +1,6 @@
 package org.m365trace.sinks;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -165,10 +166,10 @@ public class KafkaRecords {
             spool.retain(batchFile, sent.retry);
         }
         if (!sent.delivered.isEmpty()) {
-            watch.delivered(sent.delivered);
+            watch.delivered(sent.delivered.getBytes(StandardCharsets.UTF_8));
         }
         if (!sent.deadLetters.isEmpty()) {
-            watch.deadLettered(sent.deadLetters);
+            watch.deadLettered(sent.deadLetters.getBytes(StandardCharsets.UTF_8));
         }
         if (!sent.retry.isEmpty()) {
             throw sent.failure;

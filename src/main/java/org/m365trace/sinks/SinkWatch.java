@@ -1,6 +1,7 @@
 package org.m365trace.sinks;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,53 +105,30 @@ public class SinkWatch implements CamelContextAware {
         return registry;
     }
 
-    /** A batch the sink took whole: counts its records as forwarded, and they leave the spool. */
-    public void delivered(String batch) throws IOException {
-        delivered(batch, batch);
+    /**
+     * A batch the sink took whole (its lines as UTF-8 bytes, as the spool keeps them): counts its records as forwarded,
+     * and they leave the spool.
+     */
+    public void delivered(byte[] batch) throws IOException {
+        written(batch, batch);
     }
 
     /** A batch the sink took of which it wrote {@code sent} (the file sink skips lines it wrote before a crash). */
-    public void delivered(String sent, String batch) throws IOException {
-        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", sent);
-        spool.taken(batch);
-    }
-
-    /** As {@link #delivered(String, String)}, for the file sink, which reads its batches as UTF-8 bytes. */
     public void written(byte[] sent, byte[] batch) throws IOException {
-        Map<List<String>, Long> byLabels = new HashMap<>();
-        Utf8Lines.forEach(sent, (start, end, next) -> byLabels.merge(List.of(
-                orElse(Utf8Lines.lastField(sent, start, end, API), "graph"),
-                tenants ? orElse(Utf8Lines.lastField(sent, start, end, TENANT), "") : ""), 1L, Long::sum));
-        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", byLabels);
+        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", sent);
         spool.taken(Utf8Lines.count(batch));
     }
 
-    private static String orElse(String value, String otherwise) {
-        return value == null ? otherwise : value;
-    }
-
     /** A batch the sink refused for good, now kept as a dead letter: counted, and it leaves the spool. */
-    public void deadLettered(String batch) throws IOException {
+    public void deadLettered(byte[] batch) throws IOException {
         count(deadLetters, "trace.dead.letters", "records kept as dead letters, by sink (source: unusable rows)", batch);
-        spool.taken(batch);
+        spool.taken(Utf8Lines.count(batch));
     }
 
-    /** Adds each record of {@code batch} to the counter of its labels (its api and tenant). */
-    private void count(Map<Tags, Counter> counters, String name, String description, String batch) {
+    /** Adds each record (line) of {@code batch} to the counter of its labels (its api and tenant). */
+    private void count(Map<Tags, Counter> counters, String name, String description, byte[] batch) {
         Map<List<String>, Long> byLabels = new HashMap<>();    // by the labels' values: Tags made once for each
-        for (int start = 0; start < batch.length(); ) {         // each line in place: no copy of it
-            int newline = batch.indexOf('\n', start);
-            int end = newline < 0 ? batch.length() : newline;
-            if (!blank(batch, start, end)) {
-                byLabels.merge(labelValues(batch, start, end), 1L, Long::sum);
-            }
-            start = end + 1;
-        }
-        count(counters, name, description, byLabels);
-    }
-
-    /** Adds {@code n} to the counter of each labels' values. */
-    private void count(Map<Tags, Counter> counters, String name, String description, Map<List<String>, Long> byLabels) {
+        Utf8Lines.forEach(batch, (start, end, next) -> byLabels.merge(labelValues(batch, start, end), 1L, Long::sum));
         MeterRegistry registry = registry();
         byLabels.forEach((values, n) -> counters.computeIfAbsent(tags(values), t -> Counter.builder(name)
                 .description(description).tags(t).register(registry)).increment(n));
@@ -162,12 +140,18 @@ public class SinkWatch implements CamelContextAware {
      * JSON string would be escaped and so cannot be mistaken for them.
      */
     Tags labels(String record) {
-        return tags(labelValues(record, 0, record.length()));
+        byte[] line = record.getBytes(StandardCharsets.UTF_8);
+        return tags(labelValues(line, 0, line.length));
     }
 
-    /** The values of the labels of the record {@code text[start, end)}: its api, and its tenant (empty without tenants). */
-    private List<String> labelValues(String text, int start, int end) {
-        return List.of(field(text, start, end, API_KEY, "graph"), tenants ? field(text, start, end, TENANT_KEY, "") : "");
+    /** The values of the labels of the record {@code line[start, end)}: its api, and its tenant (empty without tenants). */
+    private List<String> labelValues(byte[] line, int start, int end) {
+        return List.of(orElse(Utf8Lines.lastField(line, start, end, API), "graph"),
+                tenants ? orElse(Utf8Lines.lastField(line, start, end, TENANT), "") : "");
+    }
+
+    private static String orElse(String value, String otherwise) {
+        return value == null ? otherwise : value;
     }
 
     private Tags tags(List<String> values) {
@@ -177,39 +161,6 @@ public class SinkWatch implements CamelContextAware {
 
     private static final byte[] API = Utf8Lines.key("api");
     private static final byte[] TENANT = Utf8Lines.key("tenant");
-
-    private static final String API_KEY = "\"api\":\"";
-    private static final String TENANT_KEY = "\"tenant\":\"";
-
-    /** The text of field {@code key} of the record {@code text[start, end)}, found from its end (api and tenant come last). */
-    private static String field(String text, int start, int end, String key, String otherwise) {
-        int at = text.lastIndexOf(key, end - key.length());
-        if (at < start) {
-            return otherwise;
-        }
-        int from = at + key.length();
-        int to = text.indexOf('"', from);
-        if (to < 0 || to > end) {
-            return otherwise;
-        }
-        for (String known : KNOWN_APIS) {       // the api of every record: not a new string each time
-            if (to - from == known.length() && text.startsWith(known, from)) {
-                return known;
-            }
-        }
-        return text.substring(from, to);
-    }
-
-    private static final String[] KNOWN_APIS = {"graph", "reporting"};
-
-    private static boolean blank(String text, int start, int end) {
-        for (int i = start; i < end; i++) {
-            if (!Character.isWhitespace(text.charAt(i))) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /** {@code trace-sink-<sink>}: DOWN while the spool is full or its oldest record waited too long. */
     private final class Check extends ReadinessCheck {

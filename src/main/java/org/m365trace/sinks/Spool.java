@@ -262,18 +262,13 @@ public class Spool {
         return pending.get();
     }
 
-    /** A sealed batch left the queue (delivered, or kept as a dead letter): its records no longer wait, there is room. */
-    public synchronized void taken(String batch) throws IOException {
-        if (bytes < 0) {
-            recover();      // counts what waits, this batch included, before it is taken off
-        }
-        taken(lines(batch));
-    }
-
-    /** As {@link #taken(String)}, for a batch of {@code records} records. */
+    /**
+     * A sealed batch of {@code records} records left the queue (delivered, or kept as a dead letter): they no longer
+     * wait, there is room.
+     */
     public synchronized void taken(long records) throws IOException {
         if (bytes < 0) {
-            recover();
+            recover();      // counts what waits, this batch included, before it is taken off
         }
         pending.addAndGet(-records);
         full = false;
@@ -428,14 +423,31 @@ public class Spool {
         Files.move(next, batch, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** Keeps only {@code lines} of the sealed batch {@code batchName} being delivered: see {@link #replace}. */
-    public void keep(String batchName, String lines) throws IOException {
-        replace(batchName, List.of(lines));
+    /** Keeps only {@code lines} (UTF-8) of the sealed batch {@code batchName} being delivered: see {@link #replace}. */
+    public void keep(String batchName, byte[] lines) throws IOException {
+        replace(batchName, List.of(new String(lines, StandardCharsets.UTF_8)));
     }
 
-    /** Turns a batch file of JSON lines into a JSON array: {@code [rec,rec,...]}. */
-    public static String asJsonArray(String ndjson) {
-        return ndjson.lines().filter(l -> !l.isBlank()).collect(Collectors.joining(",", "[", "]"));
+    /** Turns a batch of JSON lines (UTF-8) into a JSON array, {@code [rec,rec,...]}, made in one array of its size. */
+    public static byte[] asJsonArray(byte[] ndjson) {
+        int[] size = {1};
+        Utf8Lines.forEach(ndjson, (start, end, next) -> size[0] += withoutCr(ndjson, start, end) - start + 1);
+        byte[] array = new byte[Math.max(2, size[0])];
+        int[] at = {0};
+        Utf8Lines.forEach(ndjson, (start, end, next) -> {
+            int length = withoutCr(ndjson, start, end) - start;
+            array[at[0]] = (byte) (at[0] == 0 ? '[' : ',');
+            System.arraycopy(ndjson, start, array, at[0] + 1, length);
+            at[0] += length + 1;
+        });
+        array[0] = '[';                         // also of an empty batch: []
+        array[array.length - 1] = ']';
+        return array;
+    }
+
+    /** The end of the line {@code bytes[start, end)} without a carriage return it ends in. */
+    private static int withoutCr(byte[] bytes, int start, int end) {
+        return end > start && bytes[end - 1] == '\r' ? end - 1 : end;
     }
 
     public void setDir(String dir) {

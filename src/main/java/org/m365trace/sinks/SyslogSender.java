@@ -87,15 +87,22 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
     /** A send holds the lock: close() must not wait for it (a stalled receiver can block a write for long). */
     private volatile boolean sending;
 
-    private record Written(List<String> messages, long atNanos) {
+    /** A batch written (its lines, UTF-8) and when. */
+    private record Written(byte[] messages, long atNanos) {
     }
 
-    /** Sends every line of {@code messages} (one message a line, as the spool keeps them). */
-    public synchronized void sendLines(String messages) throws IOException {
-        send(messages.lines().filter(l -> !l.isEmpty()).toList());
+    /** Sends {@code messages}, one a list element. */
+    public void send(List<String> messages) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        messages.forEach(m -> lines.append(m).append('\n'));
+        sendLines(lines.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    public synchronized void send(List<String> messages) throws IOException {
+    /**
+     * Sends every line of {@code messages} (one message a line, UTF-8, as the spool keeps them): each line is framed and
+     * written from the batch's own bytes, without decoding or copying it.
+     */
+    public synchronized void sendLines(byte[] messages) throws IOException {
         if ("udp".equals(protocol)) {
             sendUdp(messages);
             return;
@@ -112,10 +119,20 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
         }, writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         sending = true;
         try {
-            for (String m : messages) {
-                byte[] msg = m.getBytes(StandardCharsets.UTF_8);
-                o.write((msg.length + " ").getBytes(StandardCharsets.US_ASCII));
-                o.write(msg);
+            byte[] count = new byte[12];
+            IOException[] failed = {null};
+            Utf8Lines.forEach(messages, (start, end, next) -> {
+                if (failed[0] == null) {
+                    try {
+                        o.write(count, 0, octetCount(count, end - start));     // RFC 6587: "<length> <message>"
+                        o.write(messages, start, end - start);
+                    } catch (IOException e) {
+                        failed[0] = e;
+                    }
+                }
+            });
+            if (failed[0] != null) {
+                throw failed[0];
             }
             o.flush();
             // a receiver that closed meanwhile shows up as EOF: then what we wrote may be gone
@@ -206,7 +223,8 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
         try {
             if (!unconfirmed.isEmpty()) {
                 List<String> again = new ArrayList<>();
-                unconfirmed.forEach(w -> again.addAll(w.messages()));
+                unconfirmed.forEach(w -> Utf8Lines.forEach(w.messages(), (start, end, next) ->
+                        again.add(new String(w.messages(), start, end - start, StandardCharsets.UTF_8))));
                 unconfirmed.clear();
                 LOG.warn("syslog receiver {}:{} closed the connection within {} ms of {} messages: they are sent again",
                         host, port(), CONFIRM_AFTER.toMillis(), again.size());
@@ -225,15 +243,35 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
         }
     }
 
-    private void sendUdp(List<String> messages) throws IOException {
+    private void sendUdp(byte[] messages) throws IOException {
         if (udp == null) {
             udp = new DatagramSocket();
         }
+        DatagramSocket socket = udp;
         InetSocketAddress target = new InetSocketAddress(host, port());
-        for (String m : messages) {
-            byte[] msg = m.getBytes(StandardCharsets.UTF_8);
-            udp.send(new DatagramPacket(msg, msg.length, target));
+        IOException[] failed = {null};
+        Utf8Lines.forEach(messages, (start, end, next) -> {
+            if (failed[0] == null) {
+                try {
+                    socket.send(new DatagramPacket(messages, start, end - start, target));
+                } catch (IOException e) {
+                    failed[0] = e;
+                }
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
         }
+    }
+
+    /** Writes {@code length} in decimal digits and a space into {@code out}; returns how many bytes that took. */
+    static int octetCount(byte[] out, int length) {
+        String digits = Integer.toString(length);
+        for (int i = 0; i < digits.length(); i++) {
+            out[i] = (byte) digits.charAt(i);
+        }
+        out[digits.length()] = ' ';
+        return digits.length() + 1;
     }
 
     private void ensureOpen() throws IOException {

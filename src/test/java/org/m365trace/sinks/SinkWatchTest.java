@@ -93,13 +93,13 @@ class SinkWatchTest {
         }
         assertEquals(4, spool.pendingRecords());
         String batch = "{\"api\":\"graph\",\"tenant\":\"a\",\"n\":1}\n{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n";
-        w.delivered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n", batch);     // n 1 was written before a crash
-        w.delivered("{\"api\":\"graph\",\"tenant\":\"b\",\"n\":4}\n  \n");       // a blank line is no record
-        w.deadLettered("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":3}\n");
+        w.written(utf8("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":2}\n"), utf8(batch));     // n 1 was written before a crash
+        w.delivered(utf8("{\"api\":\"graph\",\"tenant\":\"b\",\"n\":4}\n  \n"));       // a blank line is no record
+        w.deadLettered(utf8("{\"api\":\"graph\",\"tenant\":\"a\",\"n\":3}\n"));
         assertEquals(1.0, meters.get("trace.records.forwarded").tags("sink", "http", "api", "graph", "tenant", "a").counter().count());
         assertEquals(1.0, meters.get("trace.records.forwarded").tags("tenant", "b").counter().count());
-        w.delivered("{\"subject\":\"\\\"tenant\\\":\\\"b\\\"\",\"api\":\"reporting\",\"tenant\":\"c\"}\n"
-                + "{\"api\":\"reporting\",\"tenant\":\"c\"}", "");
+        w.written(utf8("{\"subject\":\"\\\"tenant\\\":\\\"b\\\"\",\"api\":\"reporting\",\"tenant\":\"c\"}\n"
+                + "{\"api\":\"reporting\",\"tenant\":\"c\"}"), utf8(""));
         assertEquals(2.0, meters.get("trace.records.forwarded").tags("api", "reporting", "tenant", "c").counter().count(),
                 "each line's own fields, a last line without a line break too");
         assertEquals(1.0, meters.get("trace.dead.letters").tags("sink", "http", "tenant", "a").counter().count());
@@ -108,5 +108,9 @@ class SinkWatchTest {
         try (var files = Files.list(dir)) {
             assertTrue(files.findAny().isPresent(), "the files themselves are the delivery route's to delete");
         }
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }

@@ -172,9 +172,16 @@ class SpoolTest {
 
     @Test
     void asJsonArray() {
-        assertEquals("[{\"a\":1},{\"b\":2}]", Spool.asJsonArray("{\"a\":1}\n{\"b\":2}\n"));
-        assertEquals("[]", Spool.asJsonArray(""));
-        assertEquals("[{\"a\":1}]", Spool.asJsonArray("{\"a\":1}\r\n\n"));
+        assertEquals("[{\"a\":1},{\"b\":2}]", jsonArray("{\"a\":1}\n{\"b\":2}\n"));
+        assertEquals("[{\"a\":1},{\"b\":\"été — 😀\"}]", jsonArray("{\"a\":1}\n{\"b\":\"été — 😀\"}"),
+                "UTF-8 as it is, a last line without a line break too");
+        assertEquals("[]", jsonArray(""));
+        assertEquals("[]", jsonArray("\n  \n"));
+        assertEquals("[{\"a\":1}]", jsonArray("{\"a\":1}\r\n\n"));
+    }
+
+    private static String jsonArray(String ndjson) {
+        return new String(Spool.asJsonArray(ndjson.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
     }
 
     @Test
@@ -207,7 +214,7 @@ class SpoolTest {
         s.append("{\"n\":2}");
         s.append("{\"n\":3}");
         assertEquals(3, s.pendingRecords());
-        s.taken(Files.readString(sealed().get(0), StandardCharsets.UTF_8));
+        s.taken(Files.readAllLines(sealed().get(0), StandardCharsets.UTF_8).size());
         Files.delete(sealed().get(0));      // as the delivery route's file consumer does
         assertEquals(1, s.pendingRecords());
 

@@ -85,7 +85,7 @@ class SyslogSenderTest {
     void octet_counted_frames_keep_unicode_and_length_in_bytes() throws Exception {
         try (Receiver r = new Receiver(new ServerSocket(0, 5, InetAddress.getLoopbackAddress()), 100);
              SyslogSender s = sender("tcp", r.server.getLocalPort())) {
-            s.sendLines("<134>1 - h app - - - {\"subject\":\"日本語 ✓\"}\n<132>1 - h app - - - {\"b\":2}\n");
+            s.sendLines(utf8("<134>1 - h app - - - {\"subject\":\"日本語 ✓\"}\n<132>1 - h app - - - {\"b\":2}\n"));
             await().atMost(Duration.ofSeconds(5)).until(() -> r.frames.size() == 2);
             assertEquals("<134>1 - h app - - - {\"subject\":\"日本語 ✓\"}", r.frames.get(0));
         }
@@ -96,7 +96,7 @@ class SyslogSenderTest {
         try (Receiver r = new Receiver(new ServerSocket(0, 5, InetAddress.getLoopbackAddress()), 1);
              SyslogSender s = sender("tcp", r.server.getLocalPort())) {
             try {
-                s.sendLines("first\n");
+                s.sendLines(utf8("first\n"));
             } catch (IOException closedRightAfter) {
                 // the receiver may close before the check that follows the write: at least once, then
             }
@@ -105,7 +105,7 @@ class SyslogSenderTest {
             // (this receiver closes after every frame, so a send may also fail after its frame arrived: at least once)
             await().atMost(Duration.ofSeconds(5)).until(() -> {
                 try {
-                    s.sendLines("second\n");
+                    s.sendLines(utf8("second\n"));
                 } catch (IOException closed) {
                     // sent again on the next attempt, over a new connection
                 }
@@ -123,7 +123,7 @@ class SyslogSenderTest {
              SyslogSender s = sender("tcp", server.getLocalPort())) {
             s.setSpool(spool);
             // the connection waits in the backlog: the write lands in the receiver's buffer and "succeeds"
-            s.sendLines("<134>1 - h app - - - {\"unread\":1}\n<134>1 - h app - - - {\"unread\":2}\n");
+            s.sendLines(utf8("<134>1 - h app - - - {\"unread\":1}\n<134>1 - h app - - - {\"unread\":2}\n"));
             try (Socket c = server.accept()) {
                 assertTrue(c.isConnected());          // the receiver goes away without reading
             }
@@ -138,7 +138,7 @@ class SyslogSenderTest {
         try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             SyslogSender s = sender("tcp", server.getLocalPort());
             s.setSpool(spool);
-            s.sendLines("<134>1 - h app - - - {\"unread\":3}\n");
+            s.sendLines(utf8("<134>1 - h app - - - {\"unread\":3}\n"));
             try (Socket c = server.accept()) {
                 assertTrue(c.isConnected());          // the receiver goes away without reading...
             }
@@ -154,12 +154,12 @@ class SyslogSenderTest {
         try (Receiver r = new Receiver(new ServerSocket(0, 5, InetAddress.getLoopbackAddress()), 2);
              SyslogSender s = sender("tcp", r.server.getLocalPort())) {
             s.setSpool(spool);
-            s.sendLines("one\n");
+            s.sendLines(utf8("one\n"));
             await().atMost(Duration.ofSeconds(5)).until(() -> r.frames.size() == 1);
             // open for longer than the confirmation time: delivered
             await().during(SyslogSender.CONFIRM_AFTER.multipliedBy(2)).atMost(Duration.ofSeconds(5)).until(() -> spool.pendingRecords() == 0);
             try {
-                s.sendLines("two\n");               // the receiver closes after this second frame...
+                s.sendLines(utf8("two\n"));               // the receiver closes after this second frame...
             } catch (IOException closedRightAfter) {
                 // ...maybe before the check that follows the write
             }
@@ -199,7 +199,7 @@ class SyslogSenderTest {
             port = probe.getLocalPort();
         }
         try (SyslogSender s = sender("tcp", port)) {
-            assertThrows(IOException.class, () -> s.sendLines("lost?\n"));
+            assertThrows(IOException.class, () -> s.sendLines(utf8("lost?\n")));
         }
     }
 
@@ -228,7 +228,7 @@ class SyslogSenderTest {
         try (Receiver r = new Receiver(server, 100); SyslogSender s = sender("tls", server.getLocalPort())) {
             s.setTrustStore(trust.toString());
             s.setTrustStorePasswordFile(passwordFile.toString());
-            s.sendLines("<134>1 - h app - - - {\"tls\":true}\n");
+            s.sendLines(utf8("<134>1 - h app - - - {\"tls\":true}\n"));
             await().atMost(Duration.ofSeconds(10)).until(() -> r.frames.size() == 1);
             assertEquals("<134>1 - h app - - - {\"tls\":true}", r.frames.get(0));
         }
@@ -240,5 +240,9 @@ class SyslogSenderTest {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, out);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }
