@@ -91,17 +91,17 @@ public final class HttpReply {
 
     /** Whether the endpoint took any line. */
     public boolean isAnyDelivered() {
-        return Utf8Lines.count(delivered) > 0;
+        return Utf8Lines.any(delivered);
     }
 
     /** Whether any line is to be sent again. */
     public boolean isAnyRetry() {
-        return Utf8Lines.count(retry) > 0;
+        return Utf8Lines.any(retry);
     }
 
     /** Whether any line was refused for good. */
     public boolean isAnyDeadLetters() {
-        return Utf8Lines.count(deadLetters) > 0;
+        return Utf8Lines.any(deadLetters);
     }
 
     /** Why {@link #getDeadLetters()} were refused (the endpoint's own words). */

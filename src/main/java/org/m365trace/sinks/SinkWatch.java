@@ -110,28 +110,32 @@ public class SinkWatch implements CamelContextAware {
      * and they leave the spool.
      */
     public void delivered(byte[] batch) throws IOException {
-        written(batch, batch);
+        spool.taken(count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", batch));
     }
 
     /** A batch the sink took of which it wrote {@code sent} (the file sink skips lines it wrote before a crash). */
     public void written(byte[] sent, byte[] batch) throws IOException {
-        count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", sent);
-        spool.taken(Utf8Lines.count(batch));
+        long wrote = count(forwarded, "trace.records.forwarded", "records the sink took (written, sent, answered 2xx)", sent);
+        spool.taken(sent == batch ? wrote : Utf8Lines.count(batch));
     }
 
     /** A batch the sink refused for good, now kept as a dead letter: counted, and it leaves the spool. */
     public void deadLettered(byte[] batch) throws IOException {
-        count(deadLetters, "trace.dead.letters", "records kept as dead letters, by sink (source: unusable rows)", batch);
-        spool.taken(Utf8Lines.count(batch));
+        spool.taken(count(deadLetters, "trace.dead.letters", "records kept as dead letters, by sink (source: unusable rows)", batch));
     }
 
-    /** Adds each record (line) of {@code batch} to the counter of its labels (its api and tenant). */
-    private void count(Map<Tags, Counter> counters, String name, String description, byte[] batch) {
+    /** Adds each record (line) of {@code batch} to the counter of its labels (its api and tenant); returns how many. */
+    private long count(Map<Tags, Counter> counters, String name, String description, byte[] batch) {
         Map<List<String>, Long> byLabels = new HashMap<>();    // by the labels' values: Tags made once for each
-        Utf8Lines.forEach(batch, (start, end, next) -> byLabels.merge(labelValues(batch, start, end), 1L, Long::sum));
+        long[] records = {0};
+        Utf8Lines.forEach(batch, (start, end, next) -> {
+            byLabels.merge(labelValues(batch, start, end), 1L, Long::sum);
+            records[0]++;
+        });
         MeterRegistry registry = registry();
         byLabels.forEach((values, n) -> counters.computeIfAbsent(tags(values), t -> Counter.builder(name)
                 .description(description).tags(t).register(registry)).increment(n));
+        return records[0];
     }
 
     /**

@@ -31,6 +31,16 @@ final class Utf8Lines {
         }
     }
 
+    /** Whether there is a line that is not blank (stops at the first). */
+    static boolean any(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The lines that are not blank. */
     static long count(byte[] bytes) {
         long[] n = {0};
