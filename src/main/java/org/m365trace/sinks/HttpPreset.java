@@ -318,7 +318,6 @@ public class HttpPreset implements CamelContextAware {
         return AZURE_MONITOR.equals(preset) ? "trace.azure.endpoint" : "trace.http.url";
     }
 
-    /** The size of a batch sent as a JSON array: its lines, a comma between each two, and the brackets. */
     /** The size of the batch as a JSON array: its lines, a comma between two, and the brackets. */
     private static long arrayBytes(byte[] batch) {
         long[] size = {1};

@@ -159,12 +159,15 @@ public class Spool {
         pending.addAndGet(lines.size());
     }
 
-    /** A sealed batch's lines, as its delivery route reads them. */
+    /** A sealed batch's lines, decoded (the Kafka sink's delivery route reads them so). */
     public String read(String batchFile) throws IOException {
         return Files.readString(Path.of(batchFile), StandardCharsets.UTF_8);
     }
 
-    /** A sealed batch's lines as UTF-8 bytes, not decoded (the file sink writes them as they are). */
+    /**
+     * A sealed batch's lines as UTF-8 bytes, not decoded: the file, syslog and HTTP sinks write and send them as they
+     * are (decoded, a batch of a few MB was copied again by each step that read it).
+     */
     public byte[] readBytes(String batchFile) throws IOException {
         return Files.readAllBytes(Path.of(batchFile));
     }
@@ -431,11 +434,11 @@ public class Spool {
     /** Turns a batch of JSON lines (UTF-8) into a JSON array, {@code [rec,rec,...]}, made in one array of its size. */
     public static byte[] asJsonArray(byte[] ndjson) {
         int[] size = {1};
-        Utf8Lines.forEach(ndjson, (start, end, next) -> size[0] += withoutCr(ndjson, start, end) - start + 1);
+        Utf8Lines.forEach(ndjson, (start, end, next) -> size[0] += end - start + 1);
         byte[] array = new byte[Math.max(2, size[0])];
         int[] at = {0};
         Utf8Lines.forEach(ndjson, (start, end, next) -> {
-            int length = withoutCr(ndjson, start, end) - start;
+            int length = end - start;
             array[at[0]] = (byte) (at[0] == 0 ? '[' : ',');
             System.arraycopy(ndjson, start, array, at[0] + 1, length);
             at[0] += length + 1;
@@ -443,11 +446,6 @@ public class Spool {
         array[0] = '[';                         // also of an empty batch: []
         array[array.length - 1] = ']';
         return array;
-    }
-
-    /** The end of the line {@code bytes[start, end)} without a carriage return it ends in. */
-    private static int withoutCr(byte[] bytes, int start, int end) {
-        return end > start && bytes[end - 1] == '\r' ? end - 1 : end;
     }
 
     public void setDir(String dir) {

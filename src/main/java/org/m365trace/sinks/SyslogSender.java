@@ -91,13 +91,6 @@ public class SyslogSender implements AutoCloseable, CamelContextAware {
     private record Written(byte[] messages, long atNanos) {
     }
 
-    /** Sends {@code messages}, one a list element. */
-    public void send(List<String> messages) throws IOException {
-        StringBuilder lines = new StringBuilder();
-        messages.forEach(m -> lines.append(m).append('\n'));
-        sendLines(lines.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
     /**
      * Sends every line of {@code messages} (one message a line, UTF-8, as the spool keeps them): each line is framed and
      * written from the batch's own bytes, without decoding or copying it.

@@ -8,7 +8,10 @@ import java.nio.charset.StandardCharsets;
  */
 final class Utf8Lines {
 
-    /** Receives a line: {@code bytes[start, end)} without its line break; {@code next} is where the next line starts. */
+    /**
+     * Receives a line: {@code bytes[start, end)} without its line break (nor a carriage return before it); {@code next}
+     * is where the next line starts.
+     */
     interface Line {
         void accept(int start, int end, int next);
     }
@@ -25,7 +28,7 @@ final class Utf8Lines {
             }
             int next = end < bytes.length ? end + 1 : end;
             if (!isBlank(bytes, start, end)) {
-                line.accept(start, end, next);
+                line.accept(start, bytes[end - 1] == '\r' ? end - 1 : end, next);
             }
             start = next;
         }
