@@ -126,7 +126,7 @@ public final class TraceRecords {
     }
 
     /**
-     * The record's {@code received} of a row's date: {@code formatInstant(parseDate(raw))}, and for Graph's form
+     * The record's {@code received} of a row's date: {@code formatInstant(parseDate(raw))}, and for the common form
      * ({@link #parseUtc}) the same text made without a date object (the field of every row).
      */
     static String received(String raw) {
@@ -134,12 +134,12 @@ public final class TraceRecords {
             long ms = msDate(raw);
             return ms != Long.MIN_VALUE ? formatMillis(ms) : formatInstant(parseDate(raw));
         }
-        int n = raw.length();
+        int end = zoneAt(raw);
         char[] c = new char[24];
         raw.getChars(0, 19, c, 0);
         c[19] = '.';
         for (int i = 0; i < 3; i++) {
-            c[20 + i] = 20 + i < n - 1 ? raw.charAt(20 + i) : '0';
+            c[20 + i] = 20 + i < end ? raw.charAt(20 + i) : '0';
         }
         c[23] = 'Z';
         return new String(c);
@@ -166,31 +166,34 @@ public final class TraceRecords {
 
     /**
      * The common case of every row, read without a formatter: {@code yyyy-MM-ddTHH:mm:ss}, an optional fraction of
-     * 1-9 digits, {@code Z} (Graph's {@code receivedDateTime}); null for any other form, left to the formatter.
+     * 1-9 digits, {@code Z} or no zone, which is UTC (Graph's {@code receivedDateTime}; the Reporting Web Service's
+     * {@code Received} in JSON, with 7 digits and no zone); null for any other form, left to the formatter (whose
+     * {@code parseBest} throws and catches an exception for every date without a zone: a third of a Reporting page's
+     * time).
      */
     static Instant parseUtc(String v) {
         if (!utcForm(v)) {
             return null;
         }
-        int n = v.length();
-        int nanos = n == 20 ? 0 : digits(v, 20, n - 1) * (int) Math.pow(10, 9 - (n - 21));
+        int end = zoneAt(v);
+        int nanos = end == 19 ? 0 : digits(v, 20, end) * (int) Math.pow(10, 9 - (end - 20));
         return LocalDateTime.of(digits(v, 0, 4), digits(v, 5, 7), digits(v, 8, 10), digits(v, 11, 13), digits(v, 14, 16),
                 digits(v, 17, 19), nanos).toInstant(ZoneOffset.UTC);
     }
 
     /** Whether {@code v} has {@link #parseUtc}'s form, with a day its month has. */
     private static boolean utcForm(String v) {
-        int n = v.length();
-        if (n < 20 || n > 30 || v.charAt(n - 1) != 'Z' || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
+        int end = zoneAt(v);
+        if (end < 19 || end > 29 || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
                 || v.charAt(13) != ':' || v.charAt(16) != ':') {
             return false;
         }
-        if (n > 20) {
-            int digits = n - 21;
+        if (end > 19) {
+            int digits = end - 20;
             if (v.charAt(19) != '.' || digits < 1 || digits > 9) {
                 return false;
             }
-            int f = digits(v, 20, n - 1);
+            int f = digits(v, 20, end);
             if (f < 0) {
                 return false;
             }
@@ -206,6 +209,12 @@ public final class TraceRecords {
             return false;
         }
         return day <= java.time.Month.of(month).length(java.time.Year.isLeap(year));   // 31 February: left to the formatter
+    }
+
+    /** Where the date-time {@code v} ends before its {@code Z}; without one, its length (a time without a zone is UTC). */
+    private static int zoneAt(String v) {
+        int n = v.length();
+        return n > 0 && v.charAt(n - 1) == 'Z' ? n - 1 : n;
     }
 
     /** The number written by the decimal digits v[from, to), or -1 when one is not a digit. */

@@ -116,6 +116,23 @@ class TraceRecordsTest {
     }
 
     @Test
+    void aDateWithoutAZoneIsReadAsUtcWithoutTheFormatter() {
+        for (String raw : List.of("2026-03-02T09:58:41.5123456", "2026-03-02T09:58:41", "2024-02-29T23:59:59.9",
+                "2000-01-01T00:00:00.000", "2026-11-20T08:57:12.123456789")) {
+            Instant expected = java.time.LocalDateTime.parse(raw).toInstant(java.time.ZoneOffset.UTC);
+            assertEquals(expected, TraceRecords.parseUtc(raw), raw + ": the Reporting Web Service's Received, UTC");
+            assertEquals(expected, TraceRecords.parseDate(raw), raw);
+            assertEquals(TraceRecords.formatInstant(expected), TraceRecords.received(raw), raw);
+        }
+        assertEquals("2026-03-02T09:58:41.000Z", TraceRecords.received("2026-03-02T09:58:41"));
+        for (String other : List.of("2026-03-02T09:58:41+02:00", "2026-03-02T09:58:41.5+02:00", "2023-02-29T10:00:00",
+                "2026-03-02T09:58:41.", "2026-03-02 09:58:41")) {
+            assertNull(TraceRecords.parseUtc(other), other + ": left to the formatter");
+        }
+        assertEquals(Instant.parse("2026-03-02T07:58:41Z"), TraceRecords.parseDate("2026-03-02T09:58:41+02:00"));
+    }
+
+    @Test
     void millisecondsAreFormattedAsInstantsAre() {
         java.util.Random random = new java.util.Random(42);
         List<Long> samples = new java.util.ArrayList<>(List.of(0L, -1L, 1L, 951_782_400_000L, 4_107_542_399_999L, -62_135_596_800_000L,
