@@ -64,6 +64,9 @@ public final class Benchmark {
     }
 
     public static void main(String[] args) throws Exception {
+        // the JDK's HTTP server (the HTTP sink's receiver, the first-request proxy of an external API) replies without
+        // Nagle's delay, as real receivers do; read once, when the first such server is made: so before any is
+        SinkReceivers.Http.replyWithoutDelay();
         new Benchmark().run();
     }
 

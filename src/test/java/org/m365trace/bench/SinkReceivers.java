@@ -131,11 +131,19 @@ final class SinkReceivers {
         private final Tally tally;
         final AtomicLong posts = new AtomicLong();
 
+        /**
+         * Replies without Nagle's delay, as Elasticsearch, Splunk and other real receivers send them: without it every
+         * POST waited 40 ms for the client's delayed ACK, and the receiver, not the product, set the HTTP sink's pace.
+         * The JDK reads the setting when its first HTTP server is made (the first-request proxy of a run against an
+         * external API is made before this receiver): called first thing.
+         */
+        static void replyWithoutDelay() {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+
         Http(Tally tally) throws IOException {
             this.tally = tally;
-            // replies without Nagle's delay, as Elasticsearch, Splunk and other real receivers send them: without it every
-            // POST waited 40 ms for the client's delayed ACK, and the receiver, not the product, set the HTTP sink's pace
-            System.setProperty("sun.net.httpserver.nodelay", "true");
+            replyWithoutDelay();
             server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
             server.setExecutor(executor);
             server.createContext("/", this::handle);
